@@ -1,0 +1,14 @@
+# CANDLE on Snakemake: data preparation, trials, hyperparameter search and aggregation.
+# Preview the plan with `snakemake -n`; see README.md for the targets and the config.
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/hpo.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.hpo.input,

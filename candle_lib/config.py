@@ -1,0 +1,66 @@
+"""Load and validate a workflow config against its JSON schema, with messages naming the key.
+
+Values are parsed by YAML's safe loader and checked by type; nothing in a config is ever
+evaluated as code.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .errors import CandleInputError
+from .params import resolve_params
+
+
+def _key_path(parts) -> str:
+    return ".".join(str(p) for p in parts) or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        unknown = sorted(k for k in error.instance if k not in allowed)
+        if unknown and allowed:
+            return f"config key '{_key_path(path + [unknown[0]])}': unknown key; allowed here: {sorted(allowed)}"
+    return f"config key '{_key_path(path)}': {error.message}"
+
+
+def _fill_defaults(schema: dict, instance: dict) -> None:
+    for name, sub in schema.get("properties", {}).items():
+        if "default" in sub and name not in instance:
+            instance[name] = copy.deepcopy(sub["default"])
+        if sub.get("type") == "object" and isinstance(instance.get(name), dict):
+            _fill_defaults(sub, instance[name])
+
+
+def validate_config(config: dict, schema_path) -> dict:
+    """Return a validated copy of ``config`` with schema defaults filled in.
+
+    Raises CandleInputError naming the first offending key (e.g. ``data.normalisation``).
+    The model section is checked by :func:`candle_lib.params.resolve_params`.
+    """
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path))))
+    if errors:
+        raise CandleInputError(_describe(errors[0]))
+    checked = copy.deepcopy(config)
+    _fill_defaults(schema, checked)
+    base = resolve_params(checked["model"], where="model")
+    for name, values in checked["hpo"]["space"].items():
+        for value in values:
+            resolve_params(base, {name: value}, where="hpo.space")
+    return checked
+
+
+def load_config(path, schema_path) -> dict:
+    try:
+        config = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise CandleInputError(f"cannot read config ({exc})", source=str(path)) from exc
+    return validate_config(config or {}, schema_path)

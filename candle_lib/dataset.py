@@ -1,0 +1,120 @@
+"""The prepared dataset: written once, read by every trial by memory-mapping.
+
+Layout of a prepared directory (DESIGN.md section 3):
+- ``matrix.npy``       float32 samples x features, loads with ``np.load(mmap_mode="r")``
+- ``samples.parquet``  sample_id, label, label_code, group, split, fold (matrix row order)
+- ``features.parquet`` feature_id (and gene_type, length where known), matrix column order
+- ``manifest.json``    shapes, dtype, the preparation used, classes, content checksums
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atomic import write_json, write_npy, write_table
+from .errors import CandleInputError
+from .features import select_features
+from .ingest import CountData
+from .labels import encode_ordinal, fit_classes
+from .normalize import normalize, transform
+
+PREPARED_FILES = ("matrix.npy", "samples.parquet", "features.parquet", "manifest.json")
+
+
+@dataclass(frozen=True)
+class PreparedDataset:
+    matrix: np.ndarray  # memory-mapped float32, samples x features
+    samples: pd.DataFrame
+    features: pd.DataFrame
+    manifest: dict
+
+    @property
+    def classes(self) -> list[str]:
+        return self.manifest["classes"]
+
+    def rows(self, split: str | tuple[str, ...]) -> np.ndarray:
+        """Row indices of the samples in the given split(s)."""
+        wanted = (split,) if isinstance(split, str) else split
+        return np.flatnonzero(self.samples["split"].isin(wanted).to_numpy())
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def prepare_matrix(data: CountData, splits: pd.DataFrame, options: dict, *, id_column: str, label_column: str, group_column: str | None):
+    """Normalize, transform, filter and encode; returns (matrix, samples, features, summary)."""
+    splits = splits.set_index("sample_id")
+    ids = data.samples[id_column].astype(str)
+    missing = sorted(set(ids) - set(splits.index))
+    if missing:
+        raise CandleInputError(f"{len(missing)} sample(s) have no split assignment, e.g. {missing[:3]}")
+    split = splits.loc[ids.to_numpy()]
+    gene_type = data.genes["gene_type"] if "gene_type" in data.genes.columns else None
+    protein_coding = None if gene_type is None else (gene_type == "protein_coding").to_numpy()
+    values = normalize(options["normalization"], data.counts, data.genes["length"].to_numpy(), protein_coding, ids.to_numpy())
+    values = transform(options["transform"], values)
+    filters = options.get("filters", {})
+    train_rows = (split["split"] == "train").to_numpy()
+    keep = select_features(
+        values,
+        train_rows,
+        min_nonzero_samples=filters.get("min_nonzero_samples", 0),
+        top_variance=filters.get("top_variance"),
+    )
+    classes = fit_classes(data.samples[label_column])
+    samples = pd.DataFrame(
+        {
+            "sample_id": ids.to_numpy(),
+            "label": data.samples[label_column].astype(str).to_numpy(),
+            "label_code": encode_ordinal(data.samples[label_column], classes),
+            "group": (data.samples[group_column].astype(str) if group_column else ids).to_numpy(),
+            "split": split["split"].to_numpy(),
+            "fold": split["fold"].to_numpy(),
+        }
+    )
+    features = data.genes.iloc[keep].rename(columns={"gene_id": "feature_id"}).reset_index(drop=True)
+    matrix = np.ascontiguousarray(values[:, keep], dtype=np.float32)
+    summary = {
+        "classes": classes,
+        "n_genes_in": int(values.shape[1]),
+        "n_features": int(keep.size),
+        "label_counts": samples["label"].value_counts().sort_index().to_dict(),
+        "split_counts": samples["split"].value_counts().sort_index().to_dict(),
+    }
+    return matrix, samples, features, summary
+
+
+def write_prepared(out_dir, matrix, samples, features, manifest_extra: dict) -> dict:
+    out = Path(out_dir)
+    write_npy(out / "matrix.npy", matrix)
+    write_table(out / "samples.parquet", samples)
+    write_table(out / "features.parquet", features)
+    manifest = {
+        "shape": list(matrix.shape),
+        "dtype": str(matrix.dtype),
+        "checksums": {name: sha256_file(out / name) for name in PREPARED_FILES[:3]},
+        **manifest_extra,
+    }
+    write_json(out / "manifest.json", manifest)
+    return manifest
+
+
+def load_prepared(directory, *, mmap: bool = True) -> PreparedDataset:
+    d = Path(directory)
+    for name in PREPARED_FILES:
+        if not (d / name).exists():
+            raise CandleInputError(f"prepared dataset is incomplete: {name} is missing", source=str(d))
+    matrix = np.load(d / "matrix.npy", mmap_mode="r" if mmap else None)
+    manifest = json.loads((d / "manifest.json").read_text())
+    return PreparedDataset(matrix, pd.read_parquet(d / "samples.parquet"), pd.read_parquet(d / "features.parquet"), manifest)

@@ -1,0 +1,95 @@
+"""Typed hyperparameters, their canonical form, and content-addressed trial ids.
+
+Defaults are CANDLE's NT3 defaults (``nt3_default_model.txt``); a config overrides them, and a
+search point overrides the config (precedence: search/command line > config file > defaults).
+Values are coerced to their declared type, so ``1`` and ``1.0`` for a float give one trial id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CandleInputError
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    type: str  # "int", "float", "str", "bool", "int_list"
+    default: Any
+    help: str
+    choices: tuple | None = None
+
+
+PARAM_SPECS: tuple[ParamSpec, ...] = (
+    ParamSpec("model", "str", "nt3", "model family", ("nt3",)),
+    ParamSpec("conv", "int_list", [128, 20, 1, 128, 10, 1], "Conv1D layers as flat [filters, kernel, stride] triples"),
+    ParamSpec("pool", "int_list", [1, 10], "MaxPooling1D size after each conv layer (1 = no pooling)"),
+    ParamSpec("dense", "int_list", [200, 20], "units of each hidden dense layer"),
+    ParamSpec("activation", "str", "relu", "activation of hidden layers"),
+    ParamSpec("out_activation", "str", "softmax", "activation of the output layer"),
+    ParamSpec("dropout", "float", 0.1, "dropout rate after each dense layer (0 = none)"),
+    ParamSpec("optimizer", "str", "sgd", "optimizer", ("sgd", "adam", "rmsprop")),
+    ParamSpec("learning_rate", "float", 0.001, "learning rate of the optimizer"),
+    ParamSpec("batch_size", "int", 20, "mini-batch size"),
+    ParamSpec("epochs", "int", 400, "maximum number of epochs"),
+    ParamSpec("scaling", "str", "maxabs", "feature scaling fitted on training rows", ("standard", "minmax", "maxabs", "robust", "none")),
+    ParamSpec("rng_seed", "int", 7102, "seed of weights, shuffling and dropout"),
+    ParamSpec("timeout", "float", 3600.0, "wall-clock limit of training in seconds; training stops cleanly and the trial records it"),
+)
+SPECS_BY_NAME = {spec.name: spec for spec in PARAM_SPECS}
+
+
+def _coerce(spec: ParamSpec, value, where: str):
+    def fail():
+        raise CandleInputError(f"{value!r} is not a valid {spec.type} ({spec.help})", where=where)
+
+    if spec.type == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            fail()
+        value = float(value)
+    elif spec.type == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            fail()
+    elif spec.type == "str":
+        if not isinstance(value, str):
+            fail()
+    elif spec.type == "bool":
+        if not isinstance(value, bool):
+            fail()
+    elif spec.type == "int_list":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            fail()
+        value = list(value)
+    if spec.choices and value not in spec.choices:
+        raise CandleInputError(f"{value!r} is not one of {list(spec.choices)}", where=where)
+    return value
+
+
+def resolve_params(*layers: dict, where: str = "params") -> dict:
+    """Merge layers over the defaults (later layers win), checking names and types."""
+    resolved = {spec.name: spec.default for spec in PARAM_SPECS}
+    for layer in layers:
+        for name, value in (layer or {}).items():
+            if name not in SPECS_BY_NAME:
+                raise CandleInputError(f"unknown hyperparameter; known: {sorted(SPECS_BY_NAME)}", where=f"{where}.{name}")
+            resolved[name] = _coerce(SPECS_BY_NAME[name], value, f"{where}.{name}")
+    return resolved
+
+
+def canonical_json(obj) -> str:
+    """One text for one value: sorted keys, no whitespace, floats in repr form."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def trial_id(spec: dict) -> str:
+    """12 hex digits of the SHA-256 of the canonical trial spec (params, role, data)."""
+    return hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:12]
+
+
+def trial_spec(params: dict, *, role: dict, data: str) -> dict:
+    """The full, hashable description of one training: resolved params, role, dataset id."""
+    return {"params": params, "role": role, "data": data}

@@ -1,0 +1,70 @@
+# Config loading and validation, the trial registry, and input functions shared by the rules.
+import sys
+
+from snakemake.exceptions import WorkflowError
+
+sys.path.insert(0, workflow.basedir)
+
+from candle_lib.config import validate_config
+from candle_lib.dataset import PREPARED_FILES
+from candle_lib.errors import CandleInputError
+from candle_lib.search.plan import plan_hpo, prep_id
+
+# The embedded default config is read only when no --configfile is given: a config given on the
+# command line is complete on its own (no silent merging of search spaces with the defaults).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
+try:
+    config = validate_config(
+        config, f"{workflow.basedir}/config/schema/config.schema.yaml"
+    )
+    PREP_ID = prep_id(config["data"])
+    HPO_TRIALS = plan_hpo(config)
+except CandleInputError as error:
+    raise WorkflowError(f"invalid config: {error}") from None
+
+# Every trial that any target needs, by content-addressed id; a trial shared between
+# workflows is one job.
+TRIALS = {**HPO_TRIALS}
+RAW = "results/raw/synthetic"
+
+
+wildcard_constraints:
+    trial_id="[0-9a-f]{12}",
+    prep="prep-[0-9a-f]{8}",
+
+
+def prepared_files(prep):
+    """The files of one prepared-dataset variant, by name without extension."""
+    return {
+        name.split(".")[0]: f"results/data/prepared/{prep}/{name}"
+        for name in PREPARED_FILES
+    }
+
+
+def raw_inputs(wildcards):
+    """Counts, gene table and sample sheet: generated, or the user's files."""
+    if config["data"]["source"] == "synthetic":
+        return {
+            "counts": f"{RAW}/counts.tsv.gz",
+            "genes": f"{RAW}/genes.tsv",
+            "samples": f"{RAW}/samples.tsv",
+        }
+    files = config["data"]["files"]
+    missing = [k for k in ("counts", "genes", "samples") if not files.get(k)]
+    if missing:
+        raise WorkflowError(
+            f"invalid config: config key 'data.files.{missing[0]}' is required when data.source is 'files'"
+        )
+    return {k: files[k] for k in ("counts", "genes", "samples")}
+
+
+def trial_dataset(wildcards):
+    return prepared_files(TRIALS[wildcards.trial_id]["data"])
+
+
+def trial_files(trials, name):
+    return [f"results/trials/{tid}/{name}" for tid in trials]

@@ -1,0 +1,20 @@
+"""Adapter: trial directories -> results/hpo/trials.tsv and best.json."""
+
+from pathlib import Path
+
+from candle_lib.aggregate import best_summary, trials_table
+from candle_lib.atomic import write_json, write_table
+from candle_lib.steps import run_logged
+
+
+def main(sm):
+    trial_dirs = [Path(p).parent for p in sm.input.metrics]
+    objective = sm.params.objective
+    table = trials_table(trial_dirs, objective["metric"], varied=sm.params.varied)
+    best = best_summary(table, trial_dirs, objective["metric"], objective["direction"])
+    write_table(sm.output.table, table)
+    write_json(sm.output.best, best)
+    print(f"{len(table)} trials, {best['n_ok']} ok; best {best['trial_id']} {objective['metric']}={best['objective']['value']:.4g}")
+
+
+run_logged(snakemake.log[0], main, snakemake)  # noqa: F821

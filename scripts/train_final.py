@@ -1,0 +1,17 @@
+"""Adapter: retrain the best configuration on train+val and evaluate once on the test split."""
+
+import json
+from pathlib import Path
+
+from candle_lib.search.plan import final_spec
+from candle_lib.steps import run_logged
+from candle_lib.training import run_trial
+
+
+def main(sm):
+    best = json.loads(Path(sm.input.best).read_text())
+    spec = final_spec(best, prepared=Path(sm.input.matrix).parent.name)
+    run_trial(Path(sm.input.matrix).parent, spec, Path(sm.output.metrics).parent, threads=sm.threads)
+
+
+run_logged(snakemake.log[0], main, snakemake)  # noqa: F821

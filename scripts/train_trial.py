@@ -1,0 +1,13 @@
+"""Adapter: train one trial into its content-addressed directory."""
+
+from pathlib import Path
+
+from candle_lib.steps import run_logged
+from candle_lib.training import run_trial
+
+
+def main(sm):
+    run_trial(Path(sm.input.matrix).parent, sm.params.spec, Path(sm.output.metrics).parent, threads=sm.threads)
+
+
+run_logged(snakemake.log[0], main, snakemake)  # noqa: F821
