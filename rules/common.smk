@@ -14,7 +14,7 @@ from candle_lib.search.plan import plan_hpo, prep_id
 # command line is complete on its own (no silent merging of search spaces with the defaults).
 if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: f"{workflow.basedir}/config/config.yaml"
 
 
 try:

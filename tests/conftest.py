@@ -1,0 +1,87 @@
+"""Shared fixtures: the repository root, tiny configs, and a Snakemake runner."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A tiny version of the default config: the same pipeline in seconds per trial.
+TINY_OVERRIDES = {
+    "data": {
+        "synthetic": {"n_patients": 40, "n_genes": 200, "seed": 3},
+        "filters": {"min_nonzero_samples": 5, "top_variance": 100},
+        "splits": {"n_folds": 3},
+    },
+    "model": {"conv": [4, 10, 1], "pool": [5], "dense": [8], "epochs": 3, "batch_size": 16},
+    "hpo": {"space": {"learning_rate": [0.001, 0.01]}},
+}
+
+
+def deep_update(base: dict, overrides: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "space":
+            out[key] = deep_update(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def default_config() -> dict:
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def tiny_config(**overrides) -> dict:
+    return deep_update(deep_update(default_config(), TINY_OVERRIDES), overrides)
+
+
+def write_config(path: Path, config: dict) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the project's Snakefile in ``workdir`` with a complete config file."""
+    command = [
+        sys.executable, "-m", "snakemake",
+        "--snakefile", str(REPO / "Snakefile"),
+        "--directory", str(workdir),
+        "--configfile", str(configfile),
+        "--cores", "2",
+        "--scheduler", "greedy",
+        *args,
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a dry run; {} when nothing is to be done."""
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    lines = text.split("Job stats:", 1)[1].splitlines()
+    counts = {}
+    for line in lines[3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    counts.pop("total", None)
+    return counts
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO

@@ -1,0 +1,121 @@
+"""Models and trials: shapes and parameter counts by hand, reproducibility, failures as results."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from candle_lib.dataset import load_prepared, prepare_matrix, write_prepared
+from candle_lib.ingest import align_counts
+from candle_lib.params import resolve_params, trial_spec
+from candle_lib.scaling import scaler_from_json
+from candle_lib.search.plan import FINAL, HOLDOUT
+from candle_lib.splits import assign_splits
+from candle_lib.synthetic import synthetic_nt3_cohort
+
+TINY_MODEL = {"conv": [4, 10, 1], "pool": [5], "dense": [8], "epochs": 3, "batch_size": 16, "optimizer": "adam", "scaling": "standard"}
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    cohort = synthetic_nt3_cohort(n_patients=40, n_genes=200, seed=3)
+    data = align_counts(cohort.counts.T, cohort.genes.astype({"length": float}), cohort.samples, id_column="sample_id", counts_source="synthetic")
+    splits = assign_splits(cohort.samples["sample_id"], cohort.samples["label"], cohort.samples["patient_id"], n_folds=3, seed=7)
+    options = {"normalization": "fpkm_uq", "transform": "log2p1", "filters": {"min_nonzero_samples": 5, "top_variance": 100}, "labels": {"encoding": "one_hot"}}
+    matrix, samples, features, summary = prepare_matrix(data, splits, options, id_column="sample_id", label_column="label", group_column="patient_id")
+    out = tmp_path_factory.mktemp("prepared") / "prep-00000000"
+    write_prepared(out, matrix, samples, features, summary)
+    return out
+
+
+def spec(role=HOLDOUT, **changes):
+    return trial_spec(resolve_params(TINY_MODEL, changes), role=role, data="prep-00000000")
+
+
+def run(prepared, out, trial):
+    from candle_lib.training import run_trial
+
+    return run_trial(prepared, trial, out, threads=1, log=lambda message: None)
+
+
+def test_nt3_shapes_and_parameter_count_match_a_hand_count():
+    from candle_lib.models import build_model
+
+    model = build_model(resolve_params(TINY_MODEL), n_features=100, n_classes=2)
+    assert model.get_layer("conv1").output.shape[1:] == (91, 4)  # 100 - 10 + 1 positions
+    assert model.get_layer("pool1").output.shape[1:] == (18, 4)  # 91 // 5
+    # conv: 10*1*4 + 4 = 44; dense: 72*8 + 8 = 584; logits: 8*2 + 2 = 18
+    assert model.count_params() == 44 + 584 + 18
+    assert model.output.shape[-1] == 2
+
+
+def test_nt3_takes_the_class_count_from_the_data():
+    from candle_lib.models import build_model
+
+    assert build_model(resolve_params(TINY_MODEL), n_features=100, n_classes=7).output.shape[-1] == 7
+
+
+def test_candle_default_nt3_is_built_from_the_defaults():
+    from candle_lib.models import build_model
+
+    model = build_model(resolve_params(), n_features=1000, n_classes=2)
+    # conv1 128x20 -> 981 positions, conv2 128x10 -> 972, pool 10 -> 97; dense 200 then 20
+    assert model.get_layer("conv2").output.shape[1:] == (972, 128)
+    assert model.get_layer("dense1").output.shape[-1] == 200
+    assert model.get_layer("dense2").output.shape[-1] == 20
+
+
+def test_trial_writes_its_directory_and_is_reproducible(prepared, tmp_path):
+    first = run(prepared, tmp_path / "a", spec())
+    second = run(prepared, tmp_path / "b", spec())
+    assert first["status"] == "ok"
+    assert first["metrics"] == second["metrics"]  # same seed, same CPU result
+    for name in ("params.json", "metrics.json", "history.csv", "predictions.parquet", "scaler.json"):
+        assert (tmp_path / "a" / name).exists()
+    history = pd.read_csv(tmp_path / "a" / "history.csv")
+    assert list(history["epoch"]) == [1, 2, 3] and "val_loss" in history.columns
+
+
+def test_scaler_is_fitted_on_training_rows_only(prepared, tmp_path):
+    run(prepared, tmp_path, spec())
+    scaler = scaler_from_json((tmp_path / "scaler.json").read_text())
+    data = load_prepared(prepared)
+    train = np.asarray(data.matrix[data.rows("train")], dtype=np.float64)
+    np.testing.assert_allclose(scaler.mean_, train.mean(axis=0), rtol=1e-6)
+    everything = np.asarray(data.matrix, dtype=np.float64)
+    assert not np.allclose(scaler.mean_, everything.mean(axis=0), rtol=1e-6)
+
+
+def test_final_role_trains_on_train_and_val_and_sees_test_once(prepared, tmp_path):
+    metrics = run(prepared, tmp_path, spec(role=FINAL))
+    data = load_prepared(prepared)
+    assert metrics["n_train"] == len(data.rows(("train", "val")))
+    assert metrics["n_eval"] == len(data.rows("test"))
+    assert "test_accuracy" in metrics["metrics"]
+    assert not any(c.startswith("val_") for c in pd.read_csv(tmp_path / "history.csv").columns)
+
+
+def test_model_error_is_a_failed_result_not_a_crash(prepared, tmp_path):
+    metrics = run(prepared, tmp_path, spec(conv=[4, 500, 1]))
+    assert metrics["status"] == "failed"
+    assert "ValueError" in metrics["failure_reason"] and "longer than its input" in metrics["failure_reason"]
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["status"] == "failed" and saved["metrics"] == {}
+    assert len(pd.read_parquet(tmp_path / "predictions.parquet")) == 0
+
+
+def test_diverging_loss_is_recorded_as_failed(prepared, tmp_path):
+    metrics = run(prepared, tmp_path, spec(optimizer="sgd", learning_rate=1e30, scaling="none"))
+    assert metrics["status"] == "failed"
+    assert "loss became" in metrics["failure_reason"]
+    assert metrics["epochs_run"] <= 1
+
+
+def test_timeout_stops_training_cleanly_and_says_so(prepared, tmp_path):
+    metrics = run(prepared, tmp_path, spec(timeout=0.0, epochs=50))
+    assert metrics["status"] == "failed"
+    assert metrics["failure_reason"].startswith("timeout")
+    assert metrics["epochs_run"] == 1
