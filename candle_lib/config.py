@@ -30,10 +30,16 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key '{_key_path(path)}': {error.message}"
 
 
+def _has_defaults(schema: dict) -> bool:
+    return any("default" in sub or _has_defaults(sub) for sub in schema.get("properties", {}).values())
+
+
 def _fill_defaults(schema: dict, instance: dict) -> None:
     for name, sub in schema.get("properties", {}).items():
         if "default" in sub and name not in instance:
             instance[name] = copy.deepcopy(sub["default"])
+        if sub.get("type") == "object" and name not in instance and _has_defaults(sub):
+            instance[name] = {}  # an absent section whose keys have defaults gets them all
         if sub.get("type") == "object" and isinstance(instance.get(name), dict):
             _fill_defaults(sub, instance[name])
 

@@ -7,8 +7,10 @@ Values are coerced to their declared type, so ``1`` and ``1.0`` for a float give
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ class ParamSpec:
     default: Any
     help: str
     choices: tuple | None = None
+    bounds: tuple | None = None  # (low, high), inclusive; None = unbounded on that side
 
 
 PARAM_SPECS: tuple[ParamSpec, ...] = (
@@ -31,24 +34,27 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("dense", "int_list", [200, 20], "units of each hidden dense layer"),
     ParamSpec("activation", "str", "relu", "activation of hidden layers"),
     ParamSpec("out_activation", "str", "softmax", "activation of the output layer"),
-    ParamSpec("dropout", "float", 0.1, "dropout rate after each dense layer (0 = none)"),
+    ParamSpec("dropout", "float", 0.1, "dropout rate after each dense layer (0 = none)", bounds=(0.0, 0.99)),
     ParamSpec("optimizer", "str", "sgd", "optimizer", ("sgd", "adam", "rmsprop")),
-    ParamSpec("learning_rate", "float", 0.001, "learning rate of the optimizer"),
-    ParamSpec("batch_size", "int", 20, "mini-batch size"),
-    ParamSpec("epochs", "int", 400, "maximum number of epochs"),
+    ParamSpec("learning_rate", "float", 0.001, "learning rate of the optimizer", bounds=(0.0, None)),
+    ParamSpec("batch_size", "int", 20, "mini-batch size", bounds=(1, None)),
+    ParamSpec("epochs", "int", 400, "maximum number of epochs", bounds=(1, None)),
     ParamSpec("scaling", "str", "maxabs", "feature scaling fitted on training rows", ("standard", "minmax", "maxabs", "robust", "none")),
     ParamSpec("rng_seed", "int", 7102, "seed of weights, shuffling and dropout"),
-    ParamSpec("timeout", "float", 3600.0, "wall-clock limit of training in seconds; training stops cleanly and the trial records it"),
+    ParamSpec("timeout", "float", 3600.0, "wall-clock limit of training in seconds; training stops cleanly and the trial records it", bounds=(0.0, None)),
 )
 SPECS_BY_NAME = {spec.name: spec for spec in PARAM_SPECS}
 
 
 def _coerce(spec: ParamSpec, value, where: str):
     def fail():
-        raise CandleInputError(f"{value!r} is not a valid {spec.type} ({spec.help})", where=where)
+        hint = ""
+        if spec.type in ("float", "int") and isinstance(value, str):
+            hint = "; YAML reads numbers such as 1e-3 as text: write 1.0e-3 or 0.001"
+        raise CandleInputError(f"{value!r} is not a valid {spec.type} ({spec.help}){hint}", where=where)
 
     if spec.type == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             fail()
         value = float(value)
     elif spec.type == "int":
@@ -66,12 +72,16 @@ def _coerce(spec: ParamSpec, value, where: str):
         value = list(value)
     if spec.choices and value not in spec.choices:
         raise CandleInputError(f"{value!r} is not one of {list(spec.choices)}", where=where)
+    if spec.bounds:
+        low, high = spec.bounds
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise CandleInputError(f"{value!r} is outside [{low}, {'inf' if high is None else high}] ({spec.help})", where=where)
     return value
 
 
 def resolve_params(*layers: dict, where: str = "params") -> dict:
     """Merge layers over the defaults (later layers win), checking names and types."""
-    resolved = {spec.name: spec.default for spec in PARAM_SPECS}
+    resolved = {spec.name: copy.deepcopy(spec.default) for spec in PARAM_SPECS}
     for layer in layers:
         for name, value in (layer or {}).items():
             if name not in SPECS_BY_NAME:

@@ -13,6 +13,25 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
+# CANDLE NT3's nt3_default_model.txt, plus this project's scaling/seed/timeout defaults,
+# written out independently of candle_lib.params.
+NT3_DEFAULTS = {
+    "model": "nt3",
+    "conv": [128, 20, 1, 128, 10, 1],
+    "pool": [1, 10],
+    "dense": [200, 20],
+    "activation": "relu",
+    "out_activation": "softmax",
+    "dropout": 0.1,
+    "optimizer": "sgd",
+    "learning_rate": 0.001,
+    "batch_size": 20,
+    "epochs": 400,
+    "scaling": "maxabs",
+    "rng_seed": 7102,
+    "timeout": 3600.0,
+}
+
 # A tiny version of the default config: the same pipeline in seconds per trial.
 TINY_OVERRIDES = {
     "data": {
