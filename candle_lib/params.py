@@ -28,20 +28,36 @@ class ParamSpec:
 
 
 PARAM_SPECS: tuple[ParamSpec, ...] = (
-    ParamSpec("model", "str", "nt3", "model family", ("nt3",)),
+    # model family and architecture
+    ParamSpec("model", "str", "nt3", "model family: nt3/tc1 1D-CNN classifiers, p1b1 autoencoder, dense DNN", ("nt3", "tc1", "p1b1", "dense")),
+    ParamSpec("task", "str", "classification", "what the dense model predicts (nt3/tc1 classify, p1b1 reconstructs)", ("classification", "regression")),
     ParamSpec("conv", "int_list", [128, 20, 1, 128, 10, 1], "Conv1D layers as flat [filters, kernel, stride] triples"),
     ParamSpec("pool", "int_list", [1, 10], "MaxPooling1D size after each conv layer (1 = no pooling)"),
-    ParamSpec("dense", "int_list", [200, 20], "units of each hidden dense layer"),
+    ParamSpec("dense", "int_list", [200, 20], "units of each hidden dense layer (p1b1: the encoder's; the decoder mirrors them)"),
+    ParamSpec("latent_dim", "int", 2, "p1b1: size of the latent code", bounds=(1, None)),
+    ParamSpec("vae", "bool", False, "p1b1: variational autoencoder instead of a plain one"),
     ParamSpec("activation", "str", "relu", "activation of hidden layers"),
-    ParamSpec("out_activation", "str", "softmax", "activation of the output layer"),
+    ParamSpec("out_activation", "str", "softmax", "activation of the classifier's output layer"),
     ParamSpec("dropout", "float", 0.1, "dropout rate after each dense layer (0 = none)", bounds=(0.0, 0.99)),
+    ParamSpec("input_dropout", "float", 0.0, "dense: dropout rate on the inputs (0 = none)", bounds=(0.0, 0.99)),
+    ParamSpec("l2", "float", 0.0, "L2 weight decay on dense/conv kernels (0 = none)", bounds=(0.0, None)),
+    ParamSpec("loss", "str", "auto", "auto = categorical cross-entropy for classifiers, mse for regressors/autoencoders", ("auto", "mse", "mae")),
+    # optimization
     ParamSpec("optimizer", "str", "sgd", "optimizer", ("sgd", "adam", "rmsprop")),
     ParamSpec("learning_rate", "float", 0.001, "learning rate of the optimizer", bounds=(0.0, None)),
     ParamSpec("batch_size", "int", 20, "mini-batch size", bounds=(1, None)),
     ParamSpec("epochs", "int", 400, "maximum number of epochs", bounds=(1, None)),
-    ParamSpec("scaling", "str", "maxabs", "feature scaling fitted on training rows", ("standard", "minmax", "maxabs", "robust", "none")),
+    ParamSpec("early_stopping", "int", 0, "stop after this many epochs without val_loss improvement (0 = off)", bounds=(0, None)),
+    ParamSpec("reduce_lr", "int", 0, "ReduceLROnPlateau: halve the learning rate after this many flat epochs (0 = off)", bounds=(0, None)),
+    ParamSpec("class_weight", "str", "none", "imbalanced labels: balanced = weights n/(k*n_c)", ("none", "balanced")),
+    ParamSpec("scaling", "str", "maxabs", "feature scaling fitted on training rows", ("standard", "minmax", "maxabs", "robust", "percent", "none")),
     ParamSpec("rng_seed", "int", 7102, "seed of weights, shuffling and dropout"),
     ParamSpec("timeout", "float", 3600.0, "wall-clock limit of training in seconds; training stops cleanly and the trial records it", bounds=(0.0, None)),
+    # execution (do not change results on CPU, but are recorded with the trial)
+    ParamSpec("checkpoint_every", "int", 1, "save weights, optimizer, epoch and RNG state every N epochs (0 = never)", bounds=(0, None)),
+    ParamSpec("jit_compile", "bool", False, "XLA-compile the training step"),
+    ParamSpec("mixed_precision", "bool", False, "float16 compute on GPUs (ignored on CPU)"),
+    ParamSpec("strategy", "str", "default", "mirrored = data-parallel over all visible GPUs of the node", ("default", "mirrored")),
 )
 SPECS_BY_NAME = {spec.name: spec for spec in PARAM_SPECS}
 

@@ -13,23 +13,37 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
-# CANDLE NT3's nt3_default_model.txt, plus this project's scaling/seed/timeout defaults,
+# CANDLE NT3's nt3_default_model.txt, plus this project's defaults for the other model families
+# and execution options,
 # written out independently of candle_lib.params.
 NT3_DEFAULTS = {
     "model": "nt3",
+    "task": "classification",
     "conv": [128, 20, 1, 128, 10, 1],
     "pool": [1, 10],
     "dense": [200, 20],
+    "latent_dim": 2,
+    "vae": False,
     "activation": "relu",
     "out_activation": "softmax",
     "dropout": 0.1,
+    "input_dropout": 0.0,
+    "l2": 0.0,
+    "loss": "auto",
     "optimizer": "sgd",
     "learning_rate": 0.001,
     "batch_size": 20,
     "epochs": 400,
+    "early_stopping": 0,
+    "reduce_lr": 0,
+    "class_weight": "none",
     "scaling": "maxabs",
     "rng_seed": 7102,
     "timeout": 3600.0,
+    "checkpoint_every": 1,
+    "jit_compile": False,
+    "mixed_precision": False,
+    "strategy": "default",
 }
 
 # A tiny version of the default config: the same pipeline in seconds per trial.

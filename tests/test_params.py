@@ -162,7 +162,7 @@ def test_bools_are_not_numbers(name, value):
 
 @pytest.mark.parametrize(
     "name, value",
-    [("optimizer", "adamw"), ("optimizer", "SGD"), ("scaling", "zscore"), ("model", "p1b1")],
+    [("optimizer", "adamw"), ("optimizer", "SGD"), ("scaling", "zscore"), ("model", "p1b3")],
 )
 def test_bad_choice_raises_naming_the_key(name, value):
     with pytest.raises(CandleInputError) as info:
