@@ -88,7 +88,9 @@ class PlateauTracker(keras.callbacks.Callback):
             return
         if value < self.best:
             self.best, self.best_epoch, self.wait, self.lr_wait = float(value), epoch + 1, 0, 0
-            self.best_weights = [np.array(w) for w in self.model.get_weights()]
+            if self.early_stopping:  # the best weights are restored only when training stops early
+                self.best_weights = None  # the old copy goes before the new one is made
+                self.best_weights = [np.array(v) for v in self.model.weights]
             return
         self.wait += 1
         self.lr_wait += 1

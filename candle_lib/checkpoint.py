@@ -10,6 +10,7 @@ previous or new checkpoint.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +24,36 @@ def _variables(model, optimizer):
     return list(model.variables) + list(optimizer.variables)
 
 
+WRITE_BLOCK_BYTES = 2**20
+
+
+def _write_npy_blocks(handle, value) -> None:
+    """Write ``value`` (a variable or array) to ``handle`` as one .npy, WRITE_BLOCK_BYTES at a time."""
+    shape, dtype = tuple(value.shape), np.dtype(getattr(value.dtype, "as_numpy_dtype", value.dtype))
+    np.lib.format.write_array_header_1_0(handle, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
+    if not shape:
+        handle.write(np.asarray(value, dtype=dtype).tobytes())
+        return
+    row_bytes = max(1, int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize)
+    rows = max(1, WRITE_BLOCK_BYTES // row_bytes)
+    for start in range(0, shape[0], rows):
+        handle.write(np.ascontiguousarray(np.asarray(value[start : start + rows], dtype=dtype)).data)
+
+
 def save_checkpoint(directory, model, optimizer, *, epoch: int, extra: dict, best_weights=None) -> None:
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     arrays = f"variables-{epoch:06d}.npz"
-    named = {f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(_variables(model, optimizer))}
-    named.update({f"b{i}": np.asarray(w) for i, w in enumerate(best_weights or [])})
+    named = [(f"v{i}", v) for i, v in enumerate(_variables(model, optimizer))]
+    named += [(f"b{i}", w) for i, w in enumerate(best_weights or [])]
     with atomic_path(d / arrays) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **named)
+        # the .npz layout of np.savez, written piece by piece: a variable is copied out of
+        # TensorFlow a block of rows at a time, so a checkpoint of a large model needs no second
+        # copy of its weights in memory
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
+            for name, value in named:
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as entry:
+                    _write_npy_blocks(entry, value)
     write_json(d / STATE, {"epoch": epoch, "arrays": arrays, **extra})
     for old in d.glob("variables-*.npz"):
         if old.name != arrays:

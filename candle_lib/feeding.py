@@ -31,15 +31,45 @@ def batch_positions(n: int, *, batch_size: int, seed: int, start_epoch: int, epo
     return tf.data.Dataset.range(start_epoch, epochs).flat_map(one_epoch)
 
 
+def row_gather(values: np.ndarray):
+    """A TensorFlow function ``idx -> values[idx]`` that reads the NumPy array where it is.
+
+    The rows enter TensorFlow one batch at a time. A tensor made of the whole array would copy
+    it (``tf.constant``), and a tf.data function that captures a tensor copies it once more when
+    tf.data rewrites its graph, which it always does under op determinism."""
+    import tensorflow as tf
+
+    dtype, tail = tf.as_dtype(values.dtype), list(values.shape[1:])
+
+    def gather(idx):
+        rows = tf.numpy_function(lambda positions: values[positions], [idx], dtype, stateful=False)
+        rows.set_shape([None, *tail])
+        return rows
+
+    return gather
+
+
 def training_dataset(x, y, weights, *, batch_size: int, seed: int, start_epoch: int, epochs: int):
     """(x, y, sample_weight) batches of rows of x for epochs start_epoch..epochs-1."""
     import tensorflow as tf
 
-    x_t, y_t = tf.constant(x), tf.constant(y)
+    x_rows, y_t = row_gather(x), tf.constant(y)
     w_t = tf.constant(np.asarray(weights, dtype=np.float32))
     batches = batch_positions(int(x.shape[0]), batch_size=batch_size, seed=seed, start_epoch=start_epoch, epochs=epochs)
-    gathered = batches.map(lambda idx: (tf.gather(x_t, idx), tf.gather(y_t, idx), tf.gather(w_t, idx)))
+    gathered = batches.map(lambda idx: (x_rows(idx), tf.gather(y_t, idx), tf.gather(w_t, idx)))
     return gathered.prefetch(tf.data.AUTOTUNE)
+
+
+def eval_dataset(x, y, *, batch_size: int):
+    """(x, y) batches of all rows of x in order, or x batches alone when y is None."""
+    import tensorflow as tf
+
+    x_rows = row_gather(x)
+    positions = tf.data.Dataset.range(int(x.shape[0])).batch(batch_size)
+    if y is None:
+        return positions.map(x_rows).prefetch(tf.data.AUTOTUNE)
+    y_t = tf.constant(y)
+    return positions.map(lambda idx: (x_rows(idx), tf.gather(y_t, idx))).prefetch(tf.data.AUTOTUNE)
 
 
 class JoinedInputs:
@@ -48,15 +78,16 @@ class JoinedInputs:
     def __init__(self, cell, drug, cell_row, drug_row, dose):
         import tensorflow as tf
 
-        self.cell, self.drug = tf.constant(cell), tf.constant(drug)
+        self.n_cell_features, self.n_drug_features = cell.shape[1], drug.shape[1]
+        self.cells, self.drugs = row_gather(cell), row_gather(drug)
         self.cell_row, self.drug_row = tf.constant(np.asarray(cell_row, np.int64)), tf.constant(np.asarray(drug_row, np.int64))
         self.dose = tf.constant(np.asarray(dose, np.float32))
 
     def gather(self, idx):
         import tensorflow as tf
 
-        cells = tf.gather(self.cell, tf.gather(self.cell_row, idx))
-        drugs = tf.gather(self.drug, tf.gather(self.drug_row, idx))
+        cells = self.cells(tf.gather(self.cell_row, idx))
+        drugs = self.drugs(tf.gather(self.drug_row, idx))
         return tf.concat([cells, drugs, tf.gather(self.dose, idx)[:, None]], axis=1)
 
     def __len__(self) -> int:

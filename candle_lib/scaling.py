@@ -24,6 +24,11 @@ SCALERS = {
 # 60,000 genes is ~1.2 GB. Filter features first, or pass a smaller n_quantiles.
 PERCENT_MAX_QUANTILES = 1000
 
+# Scalers with partial_fit (z-score, min-max, max-abs) are fitted on row blocks of about this
+# size. Max and min are the same either way; the z-score's mean and variance are combined
+# across blocks by scikit-learn's update formula, equal to a one-shot fit up to float rounding.
+FIT_BLOCK_BYTES = 4 * 2**20
+
 
 def percent_scaler(n_train: int, n_quantiles: int | None = None) -> QuantileTransformer:
     """The unfitted ``percent`` scaler (CANDLE's name): each value becomes its percentile rank
@@ -71,12 +76,40 @@ def fit_scaler(kind: str, train_values: np.ndarray, **options):
             # as 6.999999999999998, which splits a tie). Store the exact sorted values.
             scaler.quantiles_ = np.sort(train, axis=0)
         return scaler
-    return SCALERS[kind](**options).fit(train_values)
+    scaler = SCALERS[kind](**options)
+    if not hasattr(scaler, "partial_fit"):
+        return scaler.fit(train_values)
+    # fit is reset + partial_fit in scikit-learn: fed in row blocks, the z-score's float64
+    # temporaries stay the size of a block rather than twice the training rows
+    rows = max(1, FIT_BLOCK_BYTES // max(1, train_values[:1].nbytes))
+    for start in range(0, max(1, len(train_values)), rows):
+        scaler.partial_fit(train_values[start : start + rows])
+    return scaler
 
 
 def apply_scaler(scaler, values: np.ndarray) -> np.ndarray:
     out = values if scaler is None else scaler.transform(values)
     return np.asarray(out, dtype=np.float32)
+
+
+def scale_in_place(scaler, values: np.ndarray) -> np.ndarray:
+    """Scale a float32 array in place (the same numbers as :func:`apply_scaler`) and return it.
+
+    Every scaler here transforms in place when its ``copy`` is False, so a trial's training
+    rows are never held twice."""
+    if scaler is None:
+        return values
+    if values.dtype != np.float32 or not values.flags.writeable:
+        raise ValueError("scale_in_place needs a writeable float32 array")
+    saved = scaler.copy
+    scaler.copy = False
+    try:
+        out = scaler.transform(values)
+    finally:
+        scaler.copy = saved
+    if out is not values:  # an input scikit-learn had to convert: keep the caller's buffer
+        values[...] = out
+    return values
 
 
 def scaler_to_json(kind: str, scaler) -> str:

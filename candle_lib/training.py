@@ -21,17 +21,30 @@ from .atomic import write_json, write_table, write_text
 from .dataset import load_prepared
 from .drug_dataset import is_drug_prepared, load_drug_prepared
 from .errors import CandleInputError
-from .feeding import JoinedInputs, balanced_weights, joined_eval_dataset, joined_training_dataset, steps_per_epoch, training_dataset
+from .feeding import JoinedInputs, balanced_weights, eval_dataset, joined_eval_dataset, joined_training_dataset, steps_per_epoch, training_dataset
 from .params import trial_id
-from .scaling import apply_scaler, fit_scaler, scaler_to_json
+from .row_reader import read_npy_rows
+from .scaling import fit_scaler, scale_in_place, scaler_to_json
 from .tasks import ClassificationTask, task_for
 
 CHECKPOINT_DIR = "checkpoint"
 CONV_MODELS = ("nt3", "tc1")
 
 
+EVAL_BATCH_ROWS = 256
+EVAL_BATCH_BYTES = 4 * 2**20  # a prefetched evaluation batch is held a few times over
+
+
 def _log_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def evaluation_batch_size(batch_size: int, n_inputs: int) -> int:
+    """Rows per validation/prediction batch: up to EVAL_BATCH_ROWS, as long as a batch of float32
+    inputs stays within EVAL_BATCH_BYTES (wide data get smaller batches), never below the
+    training batch size."""
+    fitting = EVAL_BATCH_BYTES // max(1, 4 * n_inputs)
+    return max(batch_size, min(EVAL_BATCH_ROWS, fitting))
 
 
 def _optimizer(name: str, learning_rate: float):
@@ -60,6 +73,7 @@ class TrialRun:
 
         self.spec, self.params, self.role = spec, spec["params"], spec["role"]
         self.out_dir, self.log = out_dir, log
+        self.dataset_dir = Path(dataset_dir)
         self.device = configure_tensorflow(
             threads, self.params["rng_seed"], mixed_precision=self.params["mixed_precision"], deterministic=not self.params["jit_compile"]
         )
@@ -79,10 +93,12 @@ class TrialRun:
         """The training and evaluation inputs, scaled by a scaler fitted on training rows."""
         if self.joined:
             return self._joined_feed()
-        scaler = fit_scaler(self.params["scaling"], self.data.matrix[self.train_rows])
+        # the rows are read once, into memory TensorFlow then uses as it is, and scaled in place
+        x_train = read_npy_rows(self.dataset_dir / "matrix.npy", self.train_rows)
+        scaler = fit_scaler(self.params["scaling"], x_train)
         write_text(self.out_dir / "scaler.json", scaler_to_json(self.params["scaling"], scaler))
-        x_train = apply_scaler(scaler, self.data.matrix[self.train_rows])
-        x_eval = apply_scaler(scaler, self.data.matrix[self.eval_rows])
+        scale_in_place(scaler, x_train)
+        x_eval = scale_in_place(scaler, read_npy_rows(self.dataset_dir / "matrix.npy", self.eval_rows))
         samples = self.data.samples
         y_train = self.task.targets(samples.iloc[self.train_rows], x_train)
         y_eval = self.task.targets(samples.iloc[self.eval_rows], x_eval)
@@ -98,7 +114,7 @@ class TrialRun:
             used = np.unique(responses[f"{block}_row"].to_numpy()[self.train_rows])
             scaler = fit_scaler(self.params["scaling"], matrix[used])
             saved[block] = json.loads(scaler_to_json(self.params["scaling"], scaler))
-            scaled[block] = apply_scaler(scaler, np.asarray(matrix))
+            scaled[block] = scale_in_place(scaler, np.array(matrix, dtype=np.float32))
         write_json(self.out_dir / "scaler.json", saved)
 
         def inputs(rows):
@@ -149,6 +165,7 @@ class TrialRun:
             self.log(f"resuming from the checkpoint at epoch {start_epoch}")
         epochs = params["epochs"]
         batch = params["batch_size"]
+        eval_batch = evaluation_batch_size(batch, feed.model_input_width())
         if start_epoch < epochs:
             checkpointer = Checkpointer(ckpt_dir, params["checkpoint_every"], epochs, monitor, tracker, fingerprint)
             model.fit(
@@ -156,14 +173,14 @@ class TrialRun:
                 epochs=epochs,
                 initial_epoch=start_epoch,
                 steps_per_epoch=steps_per_epoch(feed.n_train, batch),
-                validation_data=feed.evaluation(max(256, batch)) if self.validate_during_training else None,
+                validation_data=feed.evaluation(eval_batch) if self.validate_during_training else None,
                 shuffle=False,  # the dataset shuffles, per epoch, from the seed
                 verbose=0,
                 callbacks=[monitor, tracker, checkpointer],
             )
         if params["early_stopping"] and tracker.best_weights is not None:
             model.set_weights(tracker.best_weights)
-        return np.asarray(model.predict(feed.prediction(max(256, batch)), verbose=0), dtype=np.float64)
+        return np.asarray(model.predict(feed.prediction(eval_batch), verbose=0), dtype=np.float64)
 
 
 class ArrayFeed:
@@ -180,12 +197,10 @@ class ArrayFeed:
         return training_dataset(self.x_train, self.y_train, weights, **schedule)
 
     def evaluation(self, batch_size):
-        return (self.x_eval, self.y_eval)
+        return eval_dataset(self.x_eval, self.y_eval, batch_size=batch_size)
 
     def prediction(self, batch_size):
-        import tensorflow as tf
-
-        return tf.data.Dataset.from_tensor_slices(self.x_eval).batch(batch_size)
+        return eval_dataset(self.x_eval, None, batch_size=batch_size)
 
     def eval_features(self) -> np.ndarray:
         return self.x_eval.reshape(len(self.x_eval), -1)
@@ -199,7 +214,7 @@ class JoinedFeed:
         self.n_train = len(train)
 
     def model_input_width(self) -> int:
-        return int(self.train.cell.shape[1] + self.train.drug.shape[1] + 1)
+        return int(self.train.n_cell_features + self.train.n_drug_features + 1)
 
     def training(self, weights, **schedule):
         return joined_training_dataset(self.train, self.y_train, weights, **schedule)
