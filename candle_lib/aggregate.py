@@ -27,17 +27,22 @@ def read_trial(trial_dir) -> dict:
     return {"trial_id": d.name, "spec": spec, "metrics": metrics}
 
 
-def trials_table(trial_dirs, objective_metric: str, varied: list[str] | None = None) -> pd.DataFrame:
-    """One row per trial: trial_id, each hyperparameter (searched ones first), status,
+def trials_table(trial_dirs, objective_metric: str, varied: list[str] | None = None, data_columns: dict | None = None) -> pd.DataFrame:
+    """One row per trial: trial_id, each hyperparameter (searched ones first, ``data.*`` ones
+    from ``data_columns``: {prep id: {data key: value}}), the prepared variant, status,
     objective (the configured metric), every final metric, epochs, seconds, failure reason."""
     rows = []
+    varied = list(varied or [])
     for order, trial_dir in enumerate(trial_dirs):
         trial = read_trial(trial_dir)
         params, m = trial["spec"]["params"], trial["metrics"]
         value = m["metrics"].get(objective_metric) if m["status"] == "ok" else None
         row = {"trial_id": trial["trial_id"], "order": order}
-        names = list(varied or []) + [k for k in params if k not in (varied or [])]
-        row.update({name: _cell(params[name]) for name in names})
+        data_values = (data_columns or {}).get(trial["spec"]["data"], {})
+        for name in varied:
+            row[name] = _cell(data_values.get(name) if name.startswith("data.") else params[name])
+        row.update({name: _cell(params[name]) for name in params if name not in varied})
+        row["data"] = trial["spec"]["data"]
         row.update({"status": m["status"], "objective": value})
         row.update(m["metrics"])
         row.update({"epochs_run": m["epochs_run"], "wall_seconds": m["wall_seconds"], "failure_reason": m["failure_reason"]})

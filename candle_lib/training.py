@@ -294,3 +294,27 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
     shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
     log(f"trial {status}: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
     return result
+
+
+def run_bundle(dataset_dir, specs: dict, trials_root, *, threads: int = 1, log=_log_to_stderr) -> dict:
+    """Run several trials of one prepared dataset one after another in this process (a bundle,
+    ``hpo.trials_per_job``): each into ``trials_root/<trial id>`` with its own trial.log, a
+    finished one (with a metrics.json) left as it is. Returns {trial id: status}."""
+    statuses = {}
+    for position, (trial_id, spec) in enumerate(specs.items(), start=1):
+        out_dir = Path(trials_root) / trial_id
+        if (out_dir / "metrics.json").exists():
+            statuses[trial_id] = "finished before"
+            log(f"[{position}/{len(specs)}] {trial_id}: finished before, not run again")
+            continue
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with open(out_dir / "trial.log", "a", buffering=1) as trial_log:
+
+            def to_trial_log(message, handle=trial_log):
+                print(message, file=handle)
+
+            result = run_trial(dataset_dir, spec, out_dir, threads=threads, log=to_trial_log)
+        statuses[trial_id] = result["status"]
+        value = result["objective"]["value"]
+        log(f"[{position}/{len(specs)}] {trial_id}: {result['status']}, {result['objective']['metric']}={value}")
+    return statuses

@@ -1,5 +1,8 @@
 # Config loading and validation, the trial registry, and input functions shared by the rules.
+import functools
+import json
 import sys
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
@@ -11,7 +14,10 @@ from candle_lib.drug_dataset import DRUG_FILES
 from candle_lib.dataset import PREPARED_FILES, preparation_options
 from candle_lib.sources import ingest_options
 from candle_lib.errors import CandleInputError
-from candle_lib.search.plan import plan_hpo, prep_id
+from candle_lib.search.bundles import is_finished, make_bundles
+from candle_lib.search.plan import data_variants, plan_search, prep_id, varied_keys
+from candle_lib.search.rounds import bayesian_options, round_trials
+from candle_lib.search.upf import read_upf
 
 # The embedded default config is read only when no --configfile is given: a config given on the
 # command line is complete on its own (no silent merging of search spaces with the defaults).
@@ -25,13 +31,28 @@ try:
         config, f"{workflow.basedir}/config/schema/config.schema.yaml"
     )
     PREP_ID = prep_id(config["data"])
-    HPO_TRIALS = plan_hpo(config)
+    PLAN = plan_search(config) if config["hpo"]["method"] != "bayesian" else None
+    HPO_TRIALS = PLAN.trials if PLAN else {}
+    # prep id -> the data config of that prepared variant (data.* search dimensions)
+    DATA_VARIANTS = {PREP_ID: config["data"], **data_variants(config)}
 except CandleInputError as error:
     raise WorkflowError(f"invalid config: {error}") from None
 
 # Every trial that any target needs, by content-addressed id; a trial shared between
-# workflows is one job.
+# workflows is one job. Bayesian trials join round by round (proposed_trials).
 TRIALS = {**HPO_TRIALS}
+BAYESIAN = config["hpo"]["method"] == "bayesian"
+N_ROUNDS = bayesian_options(config["hpo"])["rounds"] if BAYESIAN else 0
+ROUNDS_DIR = "results/hpo/rounds"
+TRIALS_PER_JOB = 1 if BAYESIAN else config["hpo"].get("trials_per_job", 1)
+# the files every trial directory holds (DESIGN.md section 3), besides its log
+TRIAL_FILES = {
+    "params": "params.json",
+    "metrics": "metrics.json",
+    "history": "history.csv",
+    "predictions": "predictions.parquet",
+    "scaler": "scaler.json",
+}
 RAW = "results/raw/synthetic"
 DRUG_RESPONSE = is_drug_response(config["data"])
 DRUG_TABLES = ("responses", "cell_features", "drug_features")
@@ -70,8 +91,94 @@ def gene_list_input(wildcards):
     return {"gene_list": gene_list} if gene_list else {}
 
 
+@functools.cache
+def _rounds_read(stamps):
+    return round_trials(config, [read_upf(path) for path, _ in stamps])
+
+
+def proposed_trials():
+    """{trial id: spec} of the Bayesian rounds written so far (re-read when a round changes)."""
+    files = sorted(Path(ROUNDS_DIR).glob("round_*.upf"), key=lambda p: int(p.stem[6:]))
+    return _rounds_read(tuple((str(p), p.stat().st_mtime_ns) for p in files))
+
+
+def trial_spec_of(trial_id):
+    spec = TRIALS.get(trial_id) or (
+        proposed_trials().get(trial_id) if BAYESIAN else None
+    )
+    if spec is None:
+        raise WorkflowError(
+            f"trial {trial_id} is not part of the configured search (results/trials/{trial_id})"
+        )
+    return spec
+
+
 def trial_dataset(wildcards):
-    return prepared_files(TRIALS[wildcards.trial_id]["data"])
+    return prepared_files(trial_spec_of(wildcards.trial_id)["data"])
+
+
+def round_ids(r):
+    """Trial ids of Bayesian round r (waits for the round's proposal checkpoint)."""
+    upf = checkpoints.propose_round.get(r=r).output.upf
+    return [row["id"] for row in read_upf(upf)]
+
+
+def hpo_trial_ids():
+    if not BAYESIAN:
+        return list(HPO_TRIALS)
+    return list(dict.fromkeys(tid for r in range(N_ROUNDS) for tid in round_ids(r)))
+
+
+def earlier_rounds(wildcards):
+    """A round's proposals come from every earlier round's points and trial metrics."""
+    earlier = range(int(wildcards.r))
+    ids = list(dict.fromkeys(tid for k in earlier for tid in round_ids(k)))
+    return {
+        "rounds": [f"{ROUNDS_DIR}/round_{k}.upf" for k in earlier],
+        "metrics": trial_files(ids, "metrics.json"),
+    }
+
+
+def hpo_results(wildcards):
+    ids = hpo_trial_ids()
+    return {
+        "metrics": trial_files(ids, "metrics.json"),
+        "params": trial_files(ids, "params.json"),
+    }
+
+
+def data_columns():
+    """{prep id: {data.<key>: value}} of the data options the search varies (trials.tsv columns)."""
+    keys = [key for key in varied_keys(config) if key.startswith("data.")]
+    columns = {}
+    for prep, data in DATA_VARIANTS.items():
+        row = {}
+        for key in keys:
+            node = data
+            for part in key[len("data.") :].split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            row[key] = node
+        columns[prep] = row
+    return columns
+
+
+def best_dataset(wildcards):
+    """The prepared variant of the best trial (known once aggregation has run)."""
+    best = checkpoints.aggregate_hpo.get().output.best
+    return prepared_files(json.loads(Path(best).read_text())["data"])
+
+
+def trial_finished(trial_id, spec):
+    return is_finished(
+        Path("results/trials", trial_id),
+        Path(prepared_files(spec["data"])["manifest"]),
+    )
+
+
+# Bundles of unfinished trials, one job each (hpo.trials_per_job > 1).
+BUNDLES = (
+    make_bundles(TRIALS, TRIALS_PER_JOB, trial_finished) if TRIALS_PER_JOB > 1 else {}
+)
 
 
 def trial_files(trials, name):

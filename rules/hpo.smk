@@ -1,34 +1,54 @@
-# Hyperparameter search: trials -> trials.tsv + best.json -> retrain best on train+val -> test.
+# Hyperparameter search: trials -> trials.tsv + best.json + plots -> retrain best on train+val
+# -> test. A Bayesian search adds its rounds: each round's proposals (a UPF file, written by a
+# checkpoint) come from every earlier round's results, so a dry run shows the next round and a
+# rerun goes on from the last finished one.
 
 
-rule aggregate_hpo:
+wildcard_constraints:
+    r=r"\d+",
+
+
+checkpoint propose_round:
     input:
-        metrics=trial_files(HPO_TRIALS, "metrics.json"),
-        params=trial_files(HPO_TRIALS, "params.json"),
+        unpack(earlier_rounds),
+    output:
+        upf=f"{ROUNDS_DIR}/round_{{r}}.upf",
+    log:
+        "results/logs/propose_round/round_{r}.log",
+    conda:
+        "../envs/data.yaml"
+    params:
+        round=lambda wildcards: int(wildcards.r),
+        config=config,
+    script:
+        "../scripts/propose_round.py"
+
+
+checkpoint aggregate_hpo:
+    input:
+        unpack(hpo_results),
     output:
         table="results/hpo/trials.tsv",
         best="results/hpo/best.json",
+        plots=directory("results/hpo/plots"),
     log:
         "results/logs/aggregate_hpo.log",
     conda:
         "../envs/data.yaml"
     params:
         objective=config["hpo"]["objective"],
-        varied=list(config["hpo"]["space"]),
+        varied=varied_keys(config),
+        data_columns=data_columns(),
     script:
         "../scripts/aggregate_hpo.py"
 
 
 rule train_final:
     input:
-        unpack(lambda wildcards: prepared_files(PREP_ID)),
-        best=rules.aggregate_hpo.output.best,
+        unpack(best_dataset),
+        best="results/hpo/best.json",
     output:
-        params="results/hpo/final/params.json",
-        metrics="results/hpo/final/metrics.json",
-        history="results/hpo/final/history.csv",
-        predictions="results/hpo/final/predictions.parquet",
-        scaler="results/hpo/final/scaler.json",
+        **{key: f"results/hpo/final/{name}" for key, name in TRIAL_FILES.items()},
     log:
         "results/hpo/final/train.log",
     benchmark:

@@ -4,16 +4,18 @@ from pathlib import Path
 
 from candle_lib.aggregate import best_summary, trials_table
 from candle_lib.atomic import write_json, write_table
+from candle_lib.plots import write_search_plots
 from candle_lib.steps import run_logged
 
 
 def main(sm):
     trial_dirs = [Path(p).parent for p in sm.input.metrics]
     objective = sm.params.objective
-    table = trials_table(trial_dirs, objective["metric"], varied=sm.params.varied)
+    table = trials_table(trial_dirs, objective["metric"], varied=sm.params.varied, data_columns=sm.params.data_columns)
     best = best_summary(table, trial_dirs, objective["metric"], objective["direction"])
     write_table(sm.output.table, table)
     write_json(sm.output.best, best)
+    write_search_plots(table, sm.params.varied, objective["metric"], objective["direction"], sm.output.plots)
     print(f"{len(table)} trials, {best['n_ok']} ok; best {best['trial_id']} {objective['metric']}={best['objective']['value']:.4g}")
 
 

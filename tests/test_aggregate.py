@@ -89,6 +89,7 @@ def test_columns_searched_params_first(four_trials):
         "dropout",
         "epochs",
         "optimizer",
+        "data",
         "status",
         "objective",
         # metrics in metrics.json order (written with sorted keys, like write_json)
@@ -262,3 +263,24 @@ def test_table_is_rebuildable(four_trials):
     first = trials_table(four_trials, "val_loss", varied=VARIED)
     again = trials_table(four_trials, "val_loss", varied=VARIED)
     pd.testing.assert_frame_equal(first, again)
+
+
+def test_searched_data_options_are_columns_of_their_variant(tmp_path):
+    dirs = [write_trial(tmp_path, "eeeeeeeeeeee", base_params(), metrics={"val_loss": 0.2})]
+    columns = {DATA: {"data.normalization": "tpm", "data.filters.top_variance": 500}}
+    table = trials_table(dirs, "val_loss", varied=["data.normalization", "learning_rate", "data.filters.top_variance"], data_columns=columns)
+    assert list(table.columns[:5]) == ["trial_id", "order", "data.normalization", "learning_rate", "data.filters.top_variance"]
+    assert table.loc[0, "data.normalization"] == "tpm" and table.loc[0, "data.filters.top_variance"] == 500
+    assert table.loc[0, "data"] == DATA
+
+
+def test_search_plots_one_per_searched_name(four_trials, tmp_path):
+    from candle_lib.plots import best_so_far, write_search_plots
+
+    assert list(best_so_far(pd.Series([0.5, 0.3, 0.4, 0.1]), "minimize")) == [0.5, 0.3, 0.3, 0.1]
+    assert list(best_so_far(pd.Series([0.5, 0.3, 0.7, 0.1]), "maximize")) == [0.5, 0.5, 0.7, 0.7]
+    table = trials_table(four_trials, "val_loss", varied=VARIED)
+    written = write_search_plots(table, VARIED, "val_loss", "minimize", tmp_path / "plots")
+    assert [p.name for p in written] == ["objective_by_trial.png", "objective_by_learning_rate.png", "objective_by_dense.png"]
+    for path in written:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000

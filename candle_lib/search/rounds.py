@@ -80,3 +80,18 @@ def possible_variants(config: dict) -> dict[str, dict]:
     for combination in itertools.product(*choices):
         planner.data_id({key: value for settings in combination for key, value in settings.items()})
     return planner.plan.variants
+
+
+def round_trials(config: dict, rounds: Sequence[Sequence[Mapping]]) -> dict[str, dict]:
+    """{trial id: spec} of the trials that written rounds (UPF rows) propose. Each row's id must
+    be the id its point plans to: a round file edited by hand is refused, not half-trusted."""
+    from .plan import plan_points
+
+    specs: dict[str, dict] = {}
+    for rows in rounds:
+        plan = plan_points(config, rows)
+        for trial_id, label in plan.labels.items():
+            if trial_id != label:
+                raise CandleInputError(f"a round proposes trial '{label}' but its point plans to trial '{trial_id}'", where="hpo.bayesian")
+        specs.update(plan.trials)
+    return specs

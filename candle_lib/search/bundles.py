@@ -1,0 +1,45 @@
+"""Bundling short trials into jobs (``hpo.trials_per_job``).
+
+A job costs a process start and a TensorFlow import (seconds); a search of thousands of short
+trials spends more on that than on training. A bundle runs K trials one after another in one
+process. Only trials that are not finished when the workflow starts are bundled: a finished
+trial (its metrics.json exists and is newer than its prepared data) is never run again, however
+the bundles fall. Bundles hold trials of one prepared variant, in search order, and their ids
+are hashes of their members, so the same pending trials always make the same bundles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def is_finished(trial_dir: Path, manifest: Path) -> bool:
+    """The trial wrote its metrics.json after its prepared dataset was last written."""
+    metrics = trial_dir / "metrics.json"
+    if not metrics.exists():
+        return False
+    return not manifest.exists() or metrics.stat().st_mtime >= manifest.stat().st_mtime
+
+
+def bundle_id(members: list[str]) -> str:
+    return "bundle-" + hashlib.sha256(",".join(members).encode()).hexdigest()[:12]
+
+
+def make_bundles(trials: Mapping[str, Mapping], size: int, finished) -> dict[str, list[str]]:
+    """{bundle id: [trial ids]} of the unfinished trials, ``size`` at most per bundle, each
+    bundle of one prepared variant, in search order; ``finished(trial_id, spec)`` says which
+    trials to leave out."""
+    if size < 1:
+        raise ValueError("trials_per_job must be at least 1")
+    by_variant: dict[str, list[str]] = {}
+    for trial_id, spec in trials.items():
+        if not finished(trial_id, spec):
+            by_variant.setdefault(spec["data"], []).append(trial_id)
+    bundles = {}
+    for members in by_variant.values():
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            bundles[bundle_id(chunk)] = chunk
+    return bundles
