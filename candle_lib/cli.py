@@ -4,6 +4,7 @@ hyperparameters a parameter file resolves to.
     candle trial --data results/data/prepared/prep-XXXXXXXX --params nt3_default_model.txt \\
                  --set epochs=20 --out results/cli-trials
     candle params --params nt3_default_model.txt --set drop=0.2
+    candle plan --config config/examples/hpo_grid_11664.yaml --upf grid.upf
 
 Hyperparameters come from the defaults, overridden by ``--params`` (a CANDLE INI, YAML or JSON
 file), overridden by ``--set`` (see :mod:`candle_lib.param_layers`). Bad input ends with one
@@ -84,7 +85,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_param_options(params)
     params.set_defaults(run=print_params_command)
+
+    plan = commands.add_parser(
+        "plan",
+        help="plan a config's search: trials and prepared variants, optionally exported as UPF",
+        description="Validate a workflow config and plan its search (grid, random or upf) as the workflow does: print how many "
+        "trials and prepared-data variants it needs and how long planning took; --upf writes the trials as a CANDLE Supervisor "
+        "UPF file (one JSON object per line: id = trial id, then the point), which method: upf reads back.",
+    )
+    plan.add_argument("--config", required=True, metavar="YAML", help="a workflow config, e.g. config/examples/hpo_grid_11664.yaml")
+    plan.add_argument("--upf", metavar="FILE", help="write the planned trials here as UPF")
+    plan.set_defaults(run=plan_command)
     return parser
+
+
+SCHEMA = Path(__file__).resolve().parents[1] / "config" / "schema" / "config.schema.yaml"
+
+
+def plan_command(args) -> int:
+    import time
+
+    import yaml
+
+    from .config import validate_config
+    from .search.plan import plan_search
+    from .search.upf import upf_rows, write_upf
+
+    started = time.perf_counter()
+    path = Path(args.config)
+    if not path.is_file():
+        raise CandleInputError("no such config file", source=args.config)
+    config = validate_config(yaml.safe_load(path.read_text()), SCHEMA)
+    if config["hpo"]["method"] == "bayesian":
+        raise CandleInputError("a Bayesian search is planned round by round by the workflow (results/hpo/rounds/)", where="hpo.method")
+    searched = plan_search(config)
+    seconds = time.perf_counter() - started
+    print(f"{config['hpo']['method']} search: {len(searched.trials)} trials, {len(searched.variants)} prepared-data variants; planned in {seconds:.2f} s")
+    if args.upf:
+        write_upf(args.upf, upf_rows(searched.points))
+        print(f"wrote {len(searched.points)} UPF rows to {args.upf}")
+    return 0
 
 
 def _report_ignored(resolved, log) -> None:

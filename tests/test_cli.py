@@ -113,7 +113,7 @@ def test_argparse_errors_exit_2(capsys):
 def test_every_option_has_help():
     parser = cli.build_parser()
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(subparsers.choices) == {"trial", "params"}
+    assert set(subparsers.choices) == {"trial", "params", "plan"}
     for name, sub in subparsers.choices.items():
         for action in sub._actions:
             assert action.help, f"{name} {action.option_strings} has no help"
@@ -189,3 +189,29 @@ def test_final_trial_of_a_p1b1_autoencoder(tiny_prepared, tmp_path):
     metrics = json.loads((trial_dir / "metrics.json").read_text())
     assert (metrics["status"], metrics["role"], metrics["objective"]["metric"]) == ("ok", "final", "test_mse")
     assert result.stdout.startswith(f"trial {trial_dir.name} ok: test_mse=")
+
+
+def test_plan_exports_upf_that_method_upf_reads_back_to_the_same_trials(tmp_path, capsys):
+    import yaml
+
+    from candle_lib.config import validate_config
+    from candle_lib.search.plan import plan_search
+    from candle_lib.search.upf import read_upf
+    from conftest import tiny_config
+
+    config = tiny_config(hpo={"space": {"learning_rate": [0.001, 0.01, 0.1], "dropout": [0.0, 0.5]}})
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    assert cli.main(["plan", "--config", str(path), "--upf", str(tmp_path / "grid.upf")]) == 0
+    assert "grid search: 6 trials, 1 prepared-data variants" in capsys.readouterr().out
+    rows = read_upf(tmp_path / "grid.upf")
+    assert [row["learning_rate"] for row in rows] == [0.001, 0.001, 0.01, 0.01, 0.1, 0.1]
+    back = tiny_config(hpo={"method": "upf", "upf": str(tmp_path / "grid.upf")})
+    back["hpo"].pop("space")
+    back = validate_config(back, cli.SCHEMA)
+    assert list(plan_search(back).trials) == [row["id"] for row in rows]
+
+
+def test_plan_refuses_a_missing_config(tmp_path, capsys):
+    assert cli.main(["plan", "--config", str(tmp_path / "none.yaml")]) == cli.EXIT_BAD_INPUT
+    assert "no such config file" in capsys.readouterr().err
