@@ -298,13 +298,16 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
 
 def run_bundle(dataset_dir, specs: dict, trials_root, *, threads: int = 1, log=_log_to_stderr) -> dict:
     """Run several trials of one prepared dataset one after another in this process (a bundle,
-    ``hpo.trials_per_job``): each into ``trials_root/<trial id>`` with its own trial.log, a
-    finished one (with a metrics.json) left as it is. Returns {trial id: status}."""
+    ``hpo.trials_per_job``): each into ``trials_root/<trial id>`` with its own trial.log. A
+    finished one (metrics.json newer than the dataset) is left as it is; its status is read back.
+    Returns {trial id: status}."""
+    from .search.bundles import is_finished
+
     statuses = {}
     for position, (trial_id, spec) in enumerate(specs.items(), start=1):
         out_dir = Path(trials_root) / trial_id
-        if (out_dir / "metrics.json").exists():
-            statuses[trial_id] = "finished before"
+        if is_finished(out_dir, Path(dataset_dir) / "manifest.json"):
+            statuses[trial_id] = json.loads((out_dir / "metrics.json").read_text())["status"]
             log(f"[{position}/{len(specs)}] {trial_id}: finished before, not run again")
             continue
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,8 @@ from candle_lib.drug_dataset import DRUG_FILES
 from candle_lib.dataset import PREPARED_FILES, preparation_options
 from candle_lib.sources import ingest_options
 from candle_lib.errors import CandleInputError
-from candle_lib.search.bundles import is_finished, make_bundles
+from candle_lib.plots import plot_file_name
+from candle_lib.search.bundles import make_bundles
 from candle_lib.search.plan import data_variants, plan_search, prep_id, varied_keys
 from candle_lib.search.rounds import bayesian_options, round_trials
 from candle_lib.search.upf import read_upf
@@ -34,7 +35,10 @@ try:
     PLAN = plan_search(config) if config["hpo"]["method"] != "bayesian" else None
     HPO_TRIALS = PLAN.trials if PLAN else {}
     # prep id -> the data config of that prepared variant (data.* search dimensions)
-    DATA_VARIANTS = {PREP_ID: config["data"], **data_variants(config)}
+    DATA_VARIANTS = {
+        PREP_ID: config["data"],
+        **(PLAN.variants if PLAN else data_variants(config)),
+    }
 except CandleInputError as error:
     raise WorkflowError(f"invalid config: {error}") from None
 
@@ -60,6 +64,7 @@ DRUG_TABLES = ("responses", "cell_features", "drug_features")
 
 wildcard_constraints:
     trial_id="[0-9a-f]{12}",
+    bundle="bundle-[0-9a-f]{12}",
     prep="prep-[0-9a-f]{8}",
 
 
@@ -140,11 +145,23 @@ def earlier_rounds(wildcards):
 
 
 def hpo_results(wildcards):
+    """The aggregate's inputs: every trial's files, or, with bundles, each bundle's record (the
+    trials of a bundle are not outputs of their own)."""
+    if BUNDLES:
+        return {"bundles": [bundle_record(bundle) for bundle in BUNDLES]}
     ids = hpo_trial_ids()
     return {
         "metrics": trial_files(ids, "metrics.json"),
         "params": trial_files(ids, "params.json"),
     }
+
+
+def bundle_record(bundle):
+    return f"results/hpo/bundles/{bundle}.json"
+
+
+def bundle_dataset(wildcards):
+    return prepared_files(TRIALS[BUNDLES[wildcards.bundle][0]]["data"])
 
 
 def data_columns():
@@ -162,23 +179,19 @@ def data_columns():
     return columns
 
 
+def search_plot_names():
+    return [plot_file_name(name) for name in ["trial", *varied_keys(config)]]
+
+
 def best_dataset(wildcards):
     """The prepared variant of the best trial (known once aggregation has run)."""
     best = checkpoints.aggregate_hpo.get().output.best
     return prepared_files(json.loads(Path(best).read_text())["data"])
 
 
-def trial_finished(trial_id, spec):
-    return is_finished(
-        Path("results/trials", trial_id),
-        Path(prepared_files(spec["data"])["manifest"]),
-    )
-
-
-# Bundles of unfinished trials, one job each (hpo.trials_per_job > 1).
-BUNDLES = (
-    make_bundles(TRIALS, TRIALS_PER_JOB, trial_finished) if TRIALS_PER_JOB > 1 else {}
-)
+# Bundles of trials, one job each (hpo.trials_per_job > 1): fixed chunks of the search, each
+# recorded in results/hpo/bundles/<bundle>.json; a bundle job skips its finished trials.
+BUNDLES = make_bundles(TRIALS, TRIALS_PER_JOB) if TRIALS_PER_JOB > 1 else {}
 
 
 def trial_files(trials, name):

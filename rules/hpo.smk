@@ -30,12 +30,14 @@ checkpoint aggregate_hpo:
     output:
         table="results/hpo/trials.tsv",
         best="results/hpo/best.json",
-        plots=directory("results/hpo/plots"),
+        plots=[f"results/hpo/plots/{name}" for name in search_plot_names()],
     log:
         "results/logs/aggregate_hpo.log",
     conda:
         "../envs/data.yaml"
     params:
+        trial_ids=lambda wildcards: hpo_trial_ids(),
+        trials_root="results/trials",
         objective=config["hpo"]["objective"],
         varied=varied_keys(config),
         data_columns=data_columns(),

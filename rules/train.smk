@@ -28,26 +28,26 @@ if TRIALS_PER_JOB == 1:
             "../scripts/train_trial.py"
 
 else:
-    for bundle, members in BUNDLES.items():
 
-        rule:
-            name:
-                bundle.replace("-", "_")
-            input:
-                **prepared_files(TRIALS[members[0]]["data"]),
-            output:
-                [trial_files(members, name) for name in TRIAL_FILES.values()],
-            log:
-                f"results/logs/bundles/{bundle}.log",
-            benchmark:
-                f"results/benchmarks/bundles/{bundle}.tsv"
-            retries: 1
-            conda:
-                "../envs/train.yaml"
-            threads: config["resources"]["trial_threads"]
-            resources:
-                mem_mb=config["resources"]["trial_mem_mb"],
-            params:
-                specs={tid: TRIALS[tid] for tid in members},
-            script:
-                "../scripts/train_bundle.py"
+    rule train_bundle:
+        input:
+            unpack(bundle_dataset),
+        output:
+            record=bundle_record("{bundle}"),
+        log:
+            "results/logs/bundles/{bundle}.log",
+        benchmark:
+            "results/benchmarks/bundles/{bundle}.tsv"
+        retries: 1
+        conda:
+            "../envs/train.yaml"
+        threads: config["resources"]["trial_threads"]
+        resources:
+            mem_mb=config["resources"]["trial_mem_mb"],
+        params:
+            specs=lambda wildcards: {
+                tid: TRIALS[tid] for tid in BUNDLES[wildcards.bundle]
+            },
+            trials_root="results/trials",
+        script:
+            "../scripts/train_bundle.py"

@@ -9,13 +9,13 @@ from candle_lib.steps import run_logged
 
 
 def main(sm):
-    trial_dirs = [Path(p).parent for p in sm.input.metrics]
+    trial_dirs = [Path(sm.params.trials_root) / tid for tid in sm.params.trial_ids]
     objective = sm.params.objective
     table = trials_table(trial_dirs, objective["metric"], varied=sm.params.varied, data_columns=sm.params.data_columns)
     best = best_summary(table, trial_dirs, objective["metric"], objective["direction"])
     write_table(sm.output.table, table)
     write_json(sm.output.best, best)
-    write_search_plots(table, sm.params.varied, objective["metric"], objective["direction"], sm.output.plots)
+    write_search_plots(table, sm.params.varied, objective["metric"], objective["direction"], Path(sm.output.plots[0]).parent)
     print(f"{len(table)} trials, {best['n_ok']} ok; best {best['trial_id']} {objective['metric']}={best['objective']['value']:.4g}")
 
 

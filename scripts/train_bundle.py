@@ -1,15 +1,17 @@
-"""Adapter: train a bundle of trials one after another, each into its own directory."""
+"""Adapter: train a bundle of trials one after another, each into its own directory; record
+each trial's status in the bundle's record (results/hpo/bundles/<bundle>.json)."""
 
 from pathlib import Path
 
+from candle_lib.atomic import write_json
 from candle_lib.steps import run_logged
 from candle_lib.training import run_bundle
 
 
 def main(sm):
     dataset = Path(sm.input.manifest).parent
-    trials_root = Path(sm.output[0]).parents[1]  # results/trials
-    run_bundle(dataset, sm.params.specs, trials_root, threads=sm.threads)
+    statuses = run_bundle(dataset, sm.params.specs, Path(sm.params.trials_root), threads=sm.threads)
+    write_json(sm.output.record, statuses)
 
 
 run_logged(snakemake.log[0], main, snakemake)  # noqa: F821

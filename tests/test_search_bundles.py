@@ -1,4 +1,4 @@
-"""Bundles of unfinished trials (hpo.trials_per_job) and the specs of written Bayesian rounds."""
+"""Bundles of trials (hpo.trials_per_job) and the specs of written Bayesian rounds."""
 
 from __future__ import annotations
 
@@ -16,16 +16,14 @@ from conftest import tiny_config
 TRIALS = {f"t{i}": {"data": "prep-a" if i < 5 else "prep-b"} for i in range(8)}
 
 
-def test_bundles_hold_unfinished_trials_of_one_variant_in_search_order():
-    done = {"t1", "t6"}
-    bundles = make_bundles(TRIALS, 2, lambda tid, spec: tid in done)
-    assert list(bundles.values()) == [["t0", "t2"], ["t3", "t4"], ["t5", "t7"]]
+def test_bundles_are_fixed_chunks_of_one_variant_in_search_order():
+    bundles = make_bundles(TRIALS, 2)
+    assert list(bundles.values()) == [["t0", "t1"], ["t2", "t3"], ["t4"], ["t5", "t6"], ["t7"]]
     assert list(bundles) == [bundle_id(members) for members in bundles.values()]
-    assert make_bundles(TRIALS, 2, lambda tid, spec: True) == {}
-    # the same pending trials always make the same bundles
-    assert make_bundles(TRIALS, 2, lambda tid, spec: tid in done) == bundles
+    assert make_bundles(TRIALS, 2) == bundles  # the same search always makes the same bundles
+    assert list(make_bundles(TRIALS, 10).values()) == [["t0", "t1", "t2", "t3", "t4"], ["t5", "t6", "t7"]]
     with pytest.raises(ValueError):
-        make_bundles(TRIALS, 0, lambda tid, spec: False)
+        make_bundles(TRIALS, 0)
 
 
 def test_a_trial_is_finished_when_its_metrics_are_newer_than_its_data(tmp_path):

@@ -26,10 +26,6 @@ def trial_mtimes(workdir):
     return {d.name: (d / "metrics.json").stat().st_mtime_ns for d in (workdir / "results" / "trials").iterdir()}
 
 
-def bundle_jobs(plan):
-    return sum(count for rule, count in plan.items() if rule.startswith("bundle_"))
-
-
 @pytest.fixture(scope="module")
 def bayesian_study(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("bayes")
@@ -80,7 +76,7 @@ def test_bundled_trials_run_in_fewer_jobs_and_finished_ones_never_again(tmp_path
     space = {"learning_rate": [0.001, 0.01, 0.003], "dropout": [0.0, 0.2]}
     config = write_config(tmp_path / "config.yaml", tiny_config(hpo={"space": space, "trials_per_job": 4}))
     plan = planned_jobs(snakemake(tmp_path, config, "-n"))
-    assert bundle_jobs(plan) == 2 and "train_trial" not in plan  # 6 trials, 4 per job
+    assert plan.get("train_bundle") == 2 and "train_trial" not in plan  # 6 trials, 4 per job
     snakemake(tmp_path, config)
     before = trial_mtimes(tmp_path)
     assert len(before) == 6
@@ -91,7 +87,7 @@ def test_bundled_trials_run_in_fewer_jobs_and_finished_ones_never_again(tmp_path
     space["learning_rate"].append(0.03)
     write_config(tmp_path / "config.yaml", tiny_config(hpo={"space": space, "trials_per_job": 4}))
     plan = planned_jobs(snakemake(tmp_path, config, "-n"))
-    assert bundle_jobs(plan) == 1  # only the 2 new trials
+    assert plan.get("train_bundle") == 1  # the chunk with the 2 new trials
     snakemake(tmp_path, config)
     after = trial_mtimes(tmp_path)
     assert len(after) == 8 and all(after[name] == mtime for name, mtime in before.items())
@@ -99,3 +95,7 @@ def test_bundled_trials_run_in_fewer_jobs_and_finished_ones_never_again(tmp_path
     assert len(table) == 8
     plots = sorted(p.name for p in (tmp_path / "results" / "hpo" / "plots").glob("*.png"))
     assert plots == ["objective_by_dropout.png", "objective_by_learning_rate.png", "objective_by_trial.png"]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "results" / "hpo" / "bundles").glob("*.json")]
+    # the first chunk of 4 kept its record; the second (2 old + 2 new trials) is a new bundle that
+    # trained only the new ones; the old chunk of 2 left its record behind
+    assert sorted(len(r) for r in records) == [2, 4, 4] and all(s == "ok" for r in records for s in r.values())

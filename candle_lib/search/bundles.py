@@ -2,10 +2,10 @@
 
 A job costs a process start and a TensorFlow import (seconds); a search of thousands of short
 trials spends more on that than on training. A bundle runs K trials one after another in one
-process. Only trials that are not finished when the workflow starts are bundled: a finished
-trial (its metrics.json exists and is newer than its prepared data) is never run again, however
-the bundles fall. Bundles hold trials of one prepared variant, in search order, and their ids
-are hashes of their members, so the same pending trials always make the same bundles.
+process. Bundles are fixed chunks of the search (per prepared variant, in search order), with ids
+hashed from their members, so the same search always makes the same bundles; a bundle job skips
+every member that is finished (its metrics.json is newer than its prepared data), so a finished
+trial is never run again when a changed search regroups the bundles.
 """
 
 from __future__ import annotations
@@ -27,16 +27,14 @@ def bundle_id(members: list[str]) -> str:
     return "bundle-" + hashlib.sha256(",".join(members).encode()).hexdigest()[:12]
 
 
-def make_bundles(trials: Mapping[str, Mapping], size: int, finished) -> dict[str, list[str]]:
-    """{bundle id: [trial ids]} of the unfinished trials, ``size`` at most per bundle, each
-    bundle of one prepared variant, in search order; ``finished(trial_id, spec)`` says which
-    trials to leave out."""
+def make_bundles(trials: Mapping[str, Mapping], size: int) -> dict[str, list[str]]:
+    """{bundle id: [trial ids]}: ``size`` trials at most per bundle, each bundle of one prepared
+    variant, in search order."""
     if size < 1:
         raise ValueError("trials_per_job must be at least 1")
     by_variant: dict[str, list[str]] = {}
     for trial_id, spec in trials.items():
-        if not finished(trial_id, spec):
-            by_variant.setdefault(spec["data"], []).append(trial_id)
+        by_variant.setdefault(spec["data"], []).append(trial_id)
     bundles = {}
     for members in by_variant.values():
         for start in range(0, len(members), size):
