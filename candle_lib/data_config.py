@@ -1,15 +1,18 @@
 """Checks of the ``data`` section that a JSON schema cannot express: which files each source
-needs, which generator keys fit which synthetic variant, and that only read counts are
-normalized. Each failure names the config key."""
+needs, which generator keys fit which synthetic variant, that only read counts get read-count
+normalizations and only compound feature blocks (tox21) the block normalizations and
+``data.features``. Each failure names the config key."""
 
 from __future__ import annotations
 
 import inspect
 
+from .block_normalize import BLOCK_NORMALIZATIONS
 from .errors import CandleInputError
 from .synthetic import synthetic_drug_response, synthetic_nt3_cohort, synthetic_tc1_cohort
+from .synthetic_tox21 import FEATURE_BLOCKS, synthetic_tox21
 
-GENERATORS = {"nt3": synthetic_nt3_cohort, "tc1": synthetic_tc1_cohort, "drug_response": synthetic_drug_response}
+GENERATORS = {"nt3": synthetic_nt3_cohort, "tc1": synthetic_tc1_cohort, "drug_response": synthetic_drug_response, "tox21": synthetic_tox21}
 REQUIRED_FILES = {
     "synthetic": (),
     "counts": ("counts", "genes", "samples"),
@@ -38,6 +41,38 @@ def is_drug_response(data: dict) -> bool:
     return data["source"] == "drug_response" or (data["source"] == "synthetic" and data.get("synthetic", {}).get("variant") == "drug_response")
 
 
+def is_tox21(data: dict) -> bool:
+    """Compounds with feature blocks (descriptors, similarities, ecfp4): the tox21 generator."""
+    return data["source"] == "synthetic" and (data.get("synthetic") or {}).get("variant") == "tox21"
+
+
+def check_preparation(data: dict) -> None:
+    """``data.features``, ``data.normalization`` and ``data.transform`` against the source: also
+    run on each prepared variant of a search, whose data settings the schema never saw."""
+    features, normalization = data.get("features"), data["normalization"]
+    if not is_tox21(data):
+        if features is not None:
+            raise CandleInputError(
+                f"config key 'data.features': '{features}' selects a feature block, but only the tox21 "
+                f"compounds (data.synthetic.variant: tox21) have blocks {list(FEATURE_BLOCKS)}; remove it"
+            )
+        if normalization in BLOCK_NORMALIZATIONS:
+            raise CandleInputError(
+                f"config key 'data.normalization': '{normalization}' normalizes compound feature blocks "
+                f"(data.synthetic.variant: tox21 only); use fpkm, fpkm_uq, tpm, cpm or none here"
+            )
+        return
+    if features is not None and features not in FEATURE_BLOCKS:
+        raise CandleInputError(f"config key 'data.features': '{features}' is not one of {list(FEATURE_BLOCKS)}")
+    if normalization not in (*BLOCK_NORMALIZATIONS, "none"):
+        raise CandleInputError(
+            f"config key 'data.normalization': '{normalization}' needs read counts; tox21 compounds take "
+            f"{list(BLOCK_NORMALIZATIONS)} or none"
+        )
+    if data["transform"] != "none":
+        raise CandleInputError("config key 'data.transform': tox21 features are not counts (descriptors can be negative); set it to none")
+
+
 def check_model_for_data(data: dict, params: dict) -> None:
     if is_drug_response(data) and (params["model"], params["task"]) != ("dense", "regression"):
         raise CandleInputError("config key 'model.task': drug-response data need model: dense and task: regression")
@@ -51,6 +86,7 @@ def check_data_config(data: dict) -> None:
             raise CandleInputError(f"config key 'data.files.{key}': required when data.source is '{source}'")
     if source == "candle" and files.get("layout", "nt3") == "nt3" and not files.get("test"):
         raise CandleInputError("config key 'data.files.test': CANDLE's nt3 layout comes as a train and a test file; give both")
+    check_preparation(data)
     if (source not in SOURCES_WITH_COUNTS or is_drug_response(data)) and data["normalization"] != "none":
         raise CandleInputError(
             f"config key 'data.normalization': '{data['normalization']}' needs read counts, but this "

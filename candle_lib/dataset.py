@@ -3,7 +3,8 @@
 Layout of a prepared directory (DESIGN.md section 3):
 - ``matrix.npy``       float32 samples x features, loads with ``np.load(mmap_mode="r")``
 - ``samples.parquet``  sample_id, label, label_code, group, split, fold (matrix row order)
-- ``features.parquet`` feature_id (and gene_type, length where known), matrix column order
+- ``features.parquet`` feature_id (and gene_type, length where known; for tox21 block,
+                       train_mean, train_sd of a block normalization), matrix column order
 - ``manifest.json``    shapes, dtype, the preparation used, classes, content checksums
 """
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_json, write_npy, write_table
+from .block_normalize import BLOCK_NORMALIZATIONS, normalize_block
 from .errors import CandleInputError
 from .features import read_gene_list, select_features
 from .ingest import CountData
@@ -26,11 +28,27 @@ from .normalize import normalize_to_float32
 
 PREPARED_FILES = ("matrix.npy", "samples.parquet", "features.parquet", "manifest.json")
 PREPARATION_KEYS = ("normalization", "transform", "filters", "labels")
+OPTIONAL_PREPARATION_KEYS = ("features",)  # only where set, so that other configs keep their params
 
 
 def preparation_options(data_config: dict) -> dict:
     """The part of the data config that shapes a prepared variant (recorded in its manifest)."""
-    return {key: data_config[key] for key in PREPARATION_KEYS}
+    options = {key: data_config[key] for key in PREPARATION_KEYS}
+    options.update({key: data_config[key] for key in OPTIONAL_PREPARATION_KEYS if data_config.get(key) is not None})
+    return options
+
+
+def select_block(values: np.ndarray, features: pd.DataFrame, block: str | None) -> tuple[np.ndarray, pd.DataFrame]:
+    """The columns of one feature block (``data.features``; None: all columns). ``features``
+    must then have a ``block`` column (the tox21 compounds do)."""
+    if block is None:
+        return values, features
+    if "block" not in features.columns:
+        raise CandleInputError(f"config key 'data.features': '{block}' selects a feature block, but this source's features have no blocks")
+    columns = np.flatnonzero((features["block"] == block).to_numpy())
+    if columns.size == 0:
+        raise CandleInputError(f"config key 'data.features': no feature of block '{block}'; blocks present: {sorted(set(features['block']))}")
+    return np.asarray(values)[:, columns], features.iloc[columns].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -68,10 +86,14 @@ def prepare_matrix(
     group_column: str | None,
     gene_list=None,
 ):
-    """Normalize, transform, filter and encode; returns (matrix, samples, features, summary).
+    """Select the feature block, normalize, transform, filter and encode; returns (matrix,
+    samples, features, summary).
 
     ``gene_list`` is the path of the ``filters.gene_list`` file (None: no gene-list filter).
-    Normalizations other than none need ``data.genes['length']``.
+    Read-count normalizations other than none need ``data.genes['length']``. A feature-block
+    normalization (:data:`~candle_lib.block_normalize.BLOCK_NORMALIZATIONS`) runs after the
+    filters, which then see the raw values, with mean and sd fitted on the rows of split train
+    (recorded as ``train_mean``/``train_sd`` in the features table).
     """
     splits = splits.set_index("sample_id")
     ids = data.samples[id_column].astype(str)
@@ -79,10 +101,15 @@ def prepare_matrix(
     if missing:
         raise CandleInputError(f"{len(missing)} sample(s) have no split assignment, e.g. {missing[:3]}")
     split = splits.loc[ids.to_numpy()]
-    gene_type = data.genes["gene_type"] if "gene_type" in data.genes.columns else None
-    protein_coding = None if gene_type is None else (gene_type == "protein_coding").to_numpy()
-    lengths = data.genes["length"].to_numpy() if "length" in data.genes.columns else None
-    values = normalize_to_float32(options["normalization"], options["transform"], data.counts, lengths, protein_coding, ids.to_numpy())
+    counts, genes = select_block(data.counts, data.genes, options.get("features"))
+    by_block = options["normalization"] in BLOCK_NORMALIZATIONS
+    if by_block:
+        values = np.asarray(counts, dtype=np.float32)
+    else:
+        gene_type = genes["gene_type"] if "gene_type" in genes.columns else None
+        protein_coding = None if gene_type is None else (gene_type == "protein_coding").to_numpy()
+        lengths = genes["length"].to_numpy() if "length" in genes.columns else None
+        values = normalize_to_float32(options["normalization"], options["transform"], counts, lengths, protein_coding, ids.to_numpy())
     filters = options.get("filters", {})
     train_rows = (split["split"] == "train").to_numpy()
     keep = select_features(
@@ -91,7 +118,7 @@ def prepare_matrix(
         min_nonzero_samples=filters.get("min_nonzero_samples", 0),
         top_variance=filters.get("top_variance"),
         gene_list=None if gene_list is None else read_gene_list(gene_list),
-        feature_ids=data.genes["gene_id"].astype(str).to_numpy(),
+        feature_ids=genes["gene_id"].astype(str).to_numpy(),
         source=None if gene_list is None else str(gene_list),
         ignore_version=filters.get("ignore_version", False),
     )
@@ -106,8 +133,11 @@ def prepare_matrix(
             "fold": split["fold"].to_numpy(),
         }
     )
-    features = data.genes.iloc[keep].rename(columns={"gene_id": "feature_id"}).reset_index(drop=True)
+    features = genes.iloc[keep].rename(columns={"gene_id": "feature_id"}).reset_index(drop=True)
     matrix = np.ascontiguousarray(values[:, keep], dtype=np.float32)
+    if by_block:
+        matrix, fitted = normalize_block(options["normalization"], matrix, train_rows)
+        features["train_mean"], features["train_sd"] = fitted["mean"], fitted["sd"]
     summary = {
         "classes": classes,
         "n_genes_in": int(values.shape[1]),

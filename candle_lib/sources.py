@@ -4,7 +4,8 @@
   values (``candle``, ``matrix``), samples x features;
 - ``samples``: ``sample_id``, ``label``, ``group`` (when the data has groups) and ``split_hint``
   (``test`` for the rows of a given test file), in matrix row order;
-- ``genes``: ``gene_id`` and, where known, ``length`` and ``gene_type``, in matrix column order.
+- ``genes``: ``gene_id`` and, where known, ``length`` and ``gene_type`` (or, for the tox21
+  compounds, ``block``: descriptors, similarities or ecfp4), in matrix column order.
 
 Later steps rely only on these column names, whatever the source called them.
 """
@@ -14,8 +15,9 @@ from __future__ import annotations
 import pandas as pd
 
 from .candle_files import read_candle_p1b, read_candle_xy
+from .data_config import is_tox21
 from .errors import CandleInputError
-from .ingest import CountData, ingest, ingest_matrix
+from .ingest import CountData, ingest, ingest_matrix, read_table
 from .labels import check_labels
 
 
@@ -52,6 +54,22 @@ def _read_candle_source(inputs: dict, data: dict, names: dict, classes) -> Count
     return CountData(values, samples.reset_index(drop=True), features.rename(columns={"feature_id": "gene_id"}))
 
 
+def _read_tox21_source(inputs: dict, data: dict, names: dict, classes) -> CountData:
+    """The generated compounds (files :data:`candle_lib.synthetic_tox21.RAW_FILES`): float32
+    values of all three blocks; each feature's block rides along in the ``block`` column."""
+    values, sheet, features = ingest_matrix(
+        inputs["matrix"], inputs["compounds"], orientation="samples_by_features",
+        id_column="compound_id", label_column="label", group_column="scaffold", declared_classes=classes,
+    )
+    blocks = read_table(inputs["features"]).astype({"feature_id": str}).set_index("feature_id")["block"]
+    unknown = sorted(set(features["feature_id"]) - set(blocks.index))
+    if unknown:
+        raise CandleInputError(f"feature '{unknown[0]}' of the matrix has no block", source=inputs["features"])
+    genes = pd.DataFrame({"gene_id": features["feature_id"].to_numpy(), "block": blocks.loc[features["feature_id"]].to_numpy()})
+    names = {"id_column": "compound_id", "label_column": "label", "group_column": "scaffold", "logo_column": names.get("logo_column")}
+    return CountData(values, _standard_samples(sheet, names), genes)
+
+
 def ingest_options(data: dict) -> dict:
     """The part of the data config that ingestion reads (so that changing a filter or the
     split seed does not re-ingest)."""
@@ -61,6 +79,7 @@ def ingest_options(data: dict) -> dict:
         "sample_sheet": data.get("sample_sheet", {}),
         "labels": {"classes": data["labels"].get("classes")},
         "splits": {"logo_column": data["splits"].get("logo_column")},
+        **({"synthetic": {"variant": "tox21"}} if is_tox21(data) else {}),
     }
 
 
@@ -71,6 +90,8 @@ def read_source(data: dict, inputs: dict) -> CountData:
     """Read and validate the inputs of ``data['source']`` (paths in ``inputs``, keyed as in
     ``data.files``); raises CandleInputError naming the file and row/column at fault."""
     names = {**data.get("sample_sheet", {}), "logo_column": data["splits"].get("logo_column")}
+    if is_tox21(data):
+        return _read_tox21_source(inputs, data, names, data["labels"].get("classes"))
     if data["source"] == "synthetic":
         names.update(id_column="sample_id", label_column="label", group_column="patient_id")
     return READERS[data["source"]](inputs, data, names, data["labels"].get("classes"))

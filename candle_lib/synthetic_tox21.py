@@ -41,6 +41,8 @@ CORE_BITS = 8  # fingerprint bits of each scaffold's core
 PATTERN_BITS = 6  # fingerprint bits of each toxicophore
 TOXICOPHORES_PER_TASK = 2
 N_PHYSCHEM = 3  # latent physico-chemical factors behind the continuous descriptors
+# The raw files of the workflow's tox21 source (see :meth:`SyntheticTox21.raw_tables`).
+RAW_FILES = {"matrix": "matrix.parquet", "features": "features.tsv", "compounds": "compounds.tsv"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,15 @@ class SyntheticTox21:
             }
         )
         return matrix, features
+
+    def raw_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables of :data:`RAW_FILES`: ``matrix`` (compound_id, then every feature of the
+        three blocks, compounds as rows), ``features`` (feature_id, block, in matrix column
+        order) and ``compounds`` (compound_id, scaffold, label)."""
+        matrix, features = self.feature_matrix()
+        frame = pd.DataFrame(matrix, columns=features["feature_id"].to_list())
+        frame.insert(0, "compound_id", self.compounds["compound_id"].to_numpy())
+        return {"matrix": frame, "features": features, "compounds": self.compounds}
 
 
 def _tversky(fingerprints: np.ndarray, patterns: np.ndarray) -> np.ndarray:

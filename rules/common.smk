@@ -92,7 +92,7 @@ def source_inputs(wildcards):
 
 
 def gene_list_input(wildcards):
-    gene_list = config["data"]["filters"]["gene_list"]
+    gene_list = DATA_VARIANTS[wildcards.prep]["filters"]["gene_list"]
     return {"gene_list": gene_list} if gene_list else {}
 
 

@@ -1,5 +1,29 @@
 # Data: generate or read the source -> validate -> split -> normalize, transform, filter, encode.
 # Drug-response data take their own path: responses joined to two feature matrices by index.
+# Tox21-like compounds share the expression path from ingestion on: their three feature blocks
+# are ingested once; each prepared variant picks a block (data.features) and normalizes it.
+# Every prepared variant (results/data/prepared/{prep}) takes its options from DATA_VARIANTS.
+from candle_lib.data_config import check_preparation, is_tox21
+from candle_lib.synthetic_tox21 import RAW_FILES as TOX21_FILES
+
+TOX21 = is_tox21(config["data"])
+
+try:
+    for _variant in DATA_VARIANTS.values():
+        check_preparation(_variant)
+except CandleInputError as error:
+    raise WorkflowError(
+        f"invalid config (a prepared variant of hpo.space): {error}"
+    ) from None
+
+
+# the generated compounds' files (tox21), else None: the source's files (source_inputs)
+TOX21_RAW = (
+    {name: f"{RAW}/tox21/{file}" for name, file in TOX21_FILES.items()}
+    if TOX21
+    else None
+)
+
 
 if DRUG_RESPONSE:
 
@@ -31,24 +55,39 @@ if DRUG_RESPONSE:
             "../scripts/prepare_drug_response.py"
 
 else:
+    if TOX21:
 
-    rule synthesize_cohort:
-        output:
-            counts=f"{RAW}/counts.tsv.gz",
-            genes=f"{RAW}/genes.tsv",
-            samples=f"{RAW}/samples.tsv",
-        log:
-            "results/logs/synthesize_cohort.log",
-        conda:
-            "../envs/data.yaml"
-        params:
-            synthetic=config["data"].get("synthetic", {}),
-        script:
-            "../scripts/synthesize_cohort.py"
+        rule synthesize_compounds:
+            output:
+                **TOX21_RAW,
+            log:
+                "results/logs/synthesize_compounds.log",
+            conda:
+                "../envs/data.yaml"
+            params:
+                synthetic=config["data"]["synthetic"],
+            script:
+                "../scripts/synthesize_compounds.py"
+
+    else:
+
+        rule synthesize_cohort:
+            output:
+                counts=f"{RAW}/counts.tsv.gz",
+                genes=f"{RAW}/genes.tsv",
+                samples=f"{RAW}/samples.tsv",
+            log:
+                "results/logs/synthesize_cohort.log",
+            conda:
+                "../envs/data.yaml"
+            params:
+                synthetic=config["data"].get("synthetic", {}),
+            script:
+                "../scripts/synthesize_cohort.py"
 
     rule ingest_data:
         input:
-            unpack(source_inputs),
+            unpack(lambda wildcards: TOX21_RAW or source_inputs(wildcards)),
         output:
             values="results/data/ingested/values.npy",
             features="results/data/ingested/features.parquet",
@@ -90,7 +129,7 @@ else:
         conda:
             "../envs/data.yaml"
         params:
-            options=preparation_options(config["data"]),
+            options=lambda wildcards: preparation_options(DATA_VARIANTS[wildcards.prep]),
         script:
             "../scripts/prepare_dataset.py"
 

@@ -99,3 +99,13 @@ def test_bundled_trials_run_in_fewer_jobs_and_finished_ones_never_again(tmp_path
     # the first chunk of 4 kept its record; the second (2 old + 2 new trials) is a new bundle that
     # trained only the new ones; the old chunk of 2 left its record behind
     assert sorted(len(r) for r in records) == [2, 4, 4] and all(s == "ok" for r in records for s in r.values())
+
+
+def test_the_11664_grid_plans_27_preparations_and_bundles_not_11664_jobs(tmp_path):
+    from conftest import REPO
+
+    plan = planned_jobs(snakemake(tmp_path, REPO / "config" / "examples" / "hpo_grid_11664.yaml", "-n"))
+    assert plan["prepare_dataset"] == 27
+    assert plan["train_bundle"] == 243  # 432 trials per variant in bundles of 48: 9 x 27
+    assert "train_trial" not in plan
+    assert not (tmp_path / "results").exists()
