@@ -41,10 +41,34 @@ def _per_sample(values: np.ndarray, what: str, sample_ids) -> np.ndarray:
     return values
 
 
+COUNTING_CAP = 4096  # counts below this are order statistics read off a histogram
+COUNTING_ROWS = 64  # rows per histogram pass (its size is rows x (COUNTING_CAP + 1))
+
+
+def _order_statistics_by_counting(values: np.ndarray, lo: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lo-th and (lo+1)-th smallest value of each row of small unsigned integers, from a
+    histogram of min(value, COUNTING_CAP) per row (exact whenever both lie below the cap), and
+    the rows where they do not (to be partitioned instead)."""
+    rows, n = values.shape
+    width = COUNTING_CAP + 1
+    below = np.empty(rows, dtype=np.int64)
+    above = np.empty(rows, dtype=np.int64)
+    for start in range(0, rows, COUNTING_ROWS):
+        part = np.minimum(values[start : start + COUNTING_ROWS], np.uint32(COUNTING_CAP), dtype=np.uint32)
+        k = len(part)
+        part += (np.arange(k, dtype=np.uint32) * width)[:, None]  # each row its own bins
+        cumulative = np.bincount(part.ravel(), minlength=k * width).reshape(k, width).cumsum(axis=1)
+        below[start : start + k] = (cumulative < lo + 1).sum(axis=1)  # smallest v with >= lo+1 values <= v
+        above[start : start + k] = (cumulative < min(lo + 2, n)).sum(axis=1)
+    return below, above, above >= COUNTING_CAP
+
+
 def upper_quartiles(values: np.ndarray, *, owned: bool = False) -> np.ndarray:
-    """``np.percentile(values, 75, axis=1)`` (linear interpolation), bit for bit, with one
-    partition instead of two: after partitioning at the lower order statistic, the upper one is
-    the minimum of what lies above it; the interpolation is numpy's own (its ``_lerp``).
+    """``np.percentile(values, 75, axis=1)`` (linear interpolation), bit for bit. Read counts
+    (non-negative integers) take their two order statistics from a per-row histogram, which is
+    ~2x faster than partitioning; rows whose quartile lies above COUNTING_CAP, and other
+    values, are partitioned once: after partitioning at the lower order statistic, the upper one
+    is the minimum of what lies above it. The interpolation is numpy's own (its ``_lerp``).
     ``owned``: ``values`` is a scratch array that may be reordered."""
     if values.dtype.kind == "u" and values.dtype.itemsize <= 4:
         pass  # already a small unsigned integer type
@@ -54,12 +78,23 @@ def upper_quartiles(values: np.ndarray, *, owned: bool = False) -> np.ndarray:
     virtual = 0.75 * (n - 1)
     lo = int(np.floor(virtual))
     gamma = virtual - lo
+    if values.dtype.kind == "u" and n:
+        below_i, above_i, rest = _order_statistics_by_counting(values, lo)
+        below, above = below_i.astype(np.float64), above_i.astype(np.float64)
+        if rest.any():
+            below[rest], above[rest] = _partitioned_order_statistics(values[rest], lo, owned=True)
+    else:
+        below, above = _partitioned_order_statistics(values, lo, owned=owned)
+    diff = above - below
+    return above - diff * (1.0 - gamma) if gamma >= 0.5 else below + diff * gamma
+
+
+def _partitioned_order_statistics(values: np.ndarray, lo: int, *, owned: bool) -> tuple[np.ndarray, np.ndarray]:
     part = values if owned else values.copy()
     part.partition(lo, axis=1)  # in place
     below = part[:, lo].astype(np.float64)
-    above = part[:, lo + 1 :].min(axis=1).astype(np.float64) if lo + 1 < n else below
-    diff = above - below
-    return above - diff * (1.0 - gamma) if gamma >= 0.5 else below + diff * gamma
+    above = part[:, lo + 1 :].min(axis=1).astype(np.float64) if lo + 1 < part.shape[1] else below
+    return below, above
 
 
 # Each normalization works in place on a float64 array ``c`` (a copy of the counts, or a block of

@@ -164,3 +164,17 @@ def test_upper_quartiles_equal_numpy_percentile(width):
 
     values = np.random.default_rng(width).integers(0, 50, size=(9, width)).astype(np.float64)
     np.testing.assert_array_equal(upper_quartiles(values), np.percentile(values, 75, axis=1))
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 101, 1000])
+@pytest.mark.parametrize("dtype", [np.uint32, np.int64, np.uint16])
+def test_upper_quartiles_of_counts_equal_numpy_percentile_above_and_below_the_histogram_cap(width, dtype, monkeypatch):
+    from candle_lib import normalize
+
+    monkeypatch.setattr(normalize, "COUNTING_ROWS", 7)  # several histogram passes
+    rng = np.random.default_rng(width)
+    small = rng.integers(0, 60, size=(20, width))
+    large = rng.integers(0, 3 * normalize.COUNTING_CAP, size=(9, width))  # quartiles above the cap
+    edge = np.full((2, width), normalize.COUNTING_CAP)  # exactly at the cap: partitioned
+    values = np.concatenate([small, large, edge]).astype(dtype)
+    np.testing.assert_array_equal(normalize.upper_quartiles(values), np.percentile(values, 75, axis=1))
