@@ -50,12 +50,15 @@ def row_gather(values: np.ndarray):
 
 
 def training_dataset(x, y, weights, *, batch_size: int, seed: int, start_epoch: int, epochs: int):
-    """(x, y, sample_weight) batches of rows of x for epochs start_epoch..epochs-1."""
+    """(x, y, sample_weight) batches of rows of x for epochs start_epoch..epochs-1; (x, y) when
+    ``weights`` is None."""
     import tensorflow as tf
 
     x_rows, y_t = row_gather(x), tf.constant(y)
-    w_t = tf.constant(np.asarray(weights, dtype=np.float32))
     batches = batch_positions(int(x.shape[0]), batch_size=batch_size, seed=seed, start_epoch=start_epoch, epochs=epochs)
+    if weights is None:  # no per-row weights: Keras skips the weighting altogether
+        return batches.map(lambda idx: (x_rows(idx), tf.gather(y_t, idx))).prefetch(tf.data.AUTOTUNE)
+    w_t = tf.constant(np.asarray(weights, dtype=np.float32))
     gathered = batches.map(lambda idx: (x_rows(idx), tf.gather(y_t, idx), tf.gather(w_t, idx)))
     return gathered.prefetch(tf.data.AUTOTUNE)
 
@@ -97,8 +100,11 @@ class JoinedInputs:
 def joined_training_dataset(inputs: JoinedInputs, y, weights, *, batch_size: int, seed: int, start_epoch: int, epochs: int):
     import tensorflow as tf
 
-    y_t, w_t = tf.constant(y), tf.constant(np.asarray(weights, dtype=np.float32))
+    y_t = tf.constant(y)
     batches = batch_positions(len(inputs), batch_size=batch_size, seed=seed, start_epoch=start_epoch, epochs=epochs)
+    if weights is None:
+        return batches.map(lambda idx: (inputs.gather(idx), tf.gather(y_t, idx))).prefetch(tf.data.AUTOTUNE)
+    w_t = tf.constant(np.asarray(weights, dtype=np.float32))
     return batches.map(lambda idx: (inputs.gather(idx), tf.gather(y_t, idx), tf.gather(w_t, idx))).prefetch(tf.data.AUTOTUNE)
 
 

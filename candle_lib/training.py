@@ -124,11 +124,12 @@ class TrialRun:
         y = responses["target"].to_numpy(np.float32)[:, None]
         return JoinedFeed(inputs(self.train_rows), y[self.train_rows], inputs(self.eval_rows), y[self.eval_rows])
 
-    def sample_weights(self) -> np.ndarray:
+    def sample_weights(self) -> np.ndarray | None:
+        """Per-row weights of class_weight: balanced; None (all rows alike) otherwise."""
         if self.params["class_weight"] == "balanced" and isinstance(self.task, ClassificationTask):
             codes = self.data.samples["label_code"].to_numpy()[self.train_rows]
             return balanced_weights(codes, len(self.data.classes))
-        return np.ones(len(self.train_rows), dtype=np.float32)
+        return None
 
     def build(self, n_features: int):
         from .models import build_model

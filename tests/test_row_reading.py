@@ -126,3 +126,16 @@ def test_training_batches_are_the_rows_of_each_epochs_permutation():
     ordered = np.concatenate([xb.numpy() for xb, _ in eval_dataset(x, y, batch_size=16)])
     np.testing.assert_array_equal(ordered, x)
     assert isinstance(next(iter(eval_dataset(x, None, batch_size=16))), tf.Tensor)
+
+
+def test_unweighted_training_batches_carry_no_weight_tensor():
+    from candle_lib.feeding import batch_positions, training_dataset
+
+    x = MATRIX
+    y = np.arange(50, dtype=np.float32)[:, None]
+    batches = list(training_dataset(x, y, None, batch_size=16, seed=2, start_epoch=0, epochs=1))
+    positions = [p.numpy() for p in batch_positions(50, batch_size=16, seed=2, start_epoch=0, epochs=1)]
+    assert [len(b) for b in batches] == [2, 2, 2, 2]  # (x, y): Keras weighs every row 1
+    for (xb, yb), p in zip(batches, positions):
+        np.testing.assert_array_equal(xb.numpy(), x[p])
+        np.testing.assert_array_equal(yb.numpy(), y[p])
