@@ -36,4 +36,8 @@ def configure_tensorflow(threads: int, seed: int, *, mixed_precision: bool = Fal
         framework_config.disable_op_determinism()
     gpus = tf.config.list_physical_devices("GPU")
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision and gpus else "float32")
-    return f"gpu:{gpus[0].name.rsplit(':', 1)[-1]}" if gpus else "cpu"
+    if not gpus:
+        return "cpu"
+    from .gpu_slots import physical_device  # the node's number of the device, not TF's
+
+    return f"gpu:{physical_device(int(gpus[0].name.rsplit(':', 1)[-1]))}"

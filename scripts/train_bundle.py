@@ -4,12 +4,13 @@ each trial's status in the bundle's record (results/hpo/bundles/<bundle>.json)."
 from pathlib import Path
 
 from candle_lib.atomic import write_json
+from candle_lib.placement import place_trial
 from candle_lib.steps import run_logged
 from candle_lib.training import run_bundle
 
 
 def main(sm):
-    dataset = Path(sm.input.manifest).parent
+    dataset = place_trial(sm.config.get("resources", {}), Path(sm.input.manifest).parent)
     statuses = run_bundle(dataset, sm.params.specs, Path(sm.params.trials_root), threads=sm.threads)
     write_json(sm.output.record, statuses)
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from candle_lib.search.plan import final_spec
+from candle_lib.placement import place_trial
 from candle_lib.steps import run_logged
 from candle_lib.training import run_trial
 
@@ -11,7 +12,8 @@ from candle_lib.training import run_trial
 def main(sm):
     best = json.loads(Path(sm.input.best).read_text())
     spec = final_spec(best, prepared=Path(sm.input.manifest).parent.name)
-    run_trial(Path(sm.input.manifest).parent, spec, Path(sm.output.metrics).parent, threads=sm.threads)
+    dataset = place_trial(sm.config.get("resources", {}), Path(sm.input.manifest).parent)
+    run_trial(dataset, spec, Path(sm.output.metrics).parent, threads=sm.threads)
 
 
 run_logged(snakemake.log[0], main, snakemake)  # noqa: F821
