@@ -5,6 +5,8 @@ hyperparameters a parameter file resolves to.
                  --set epochs=20 --out results/cli-trials
     candle params --params nt3_default_model.txt --set drop=0.2
     candle plan --config config/examples/hpo_grid_11664.yaml --upf grid.upf
+    candle status results/ --config config.yaml      # progress of a running study
+    candle serve results/ --config config.yaml       # the same as a live web page
 
 Hyperparameters come from the defaults, overridden by ``--params`` (a CANDLE INI, YAML or JSON
 file), overridden by ``--set`` (see :mod:`candle_lib.param_layers`). Bad input ends with one
@@ -96,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--config", required=True, metavar="YAML", help="a workflow config, e.g. config/examples/hpo_grid_11664.yaml")
     plan.add_argument("--upf", metavar="FILE", help="write the planned trials here as UPF")
     plan.set_defaults(run=plan_command)
+
+    from .dashboard import add_serve_parser
+    from .progress_cli import add_status_parser
+
+    add_status_parser(commands)
+    add_serve_parser(commands)
     return parser
 
 
