@@ -23,6 +23,7 @@ from .drug_dataset import is_drug_prepared, load_drug_prepared
 from .errors import CandleInputError
 from .feeding import JoinedInputs, balanced_weights, eval_dataset, joined_eval_dataset, joined_training_dataset, steps_per_epoch, training_dataset
 from .params import trial_id
+from .roles import add_feature_noise, noisy_label_codes, noisy_targets, role_rows
 from .row_reader import read_npy_rows
 from .scaling import fit_scaler, scale_in_place, scaler_to_json
 from .tasks import ClassificationTask, task_for
@@ -68,11 +69,14 @@ def _strategy(params: dict):
 class TrialRun:
     """The state of one trial while it trains; see :func:`run_trial`."""
 
-    def __init__(self, dataset_dir, spec: dict, out_dir: Path, threads: int, log):
+    def __init__(self, dataset_dir, spec: dict, out_dir: Path, threads: int, log, init_model=None):
         from .tf_setup import configure_tensorflow
 
         self.spec, self.params, self.role = spec, spec["params"], spec["role"]
         self.out_dir, self.log = out_dir, log
+        self.init_model, self.model = init_model, None
+        if "init" in self.role and init_model is None:
+            raise CandleInputError(f"the role starts from trial {self.role['init']}: give its model.keras", where="role.init")
         self.dataset_dir = Path(dataset_dir)
         self.device = configure_tensorflow(
             threads, self.params["rng_seed"], mixed_precision=self.params["mixed_precision"], deterministic=not self.params["jit_compile"]
@@ -80,11 +84,15 @@ class TrialRun:
         self.joined = is_drug_prepared(dataset_dir)
         self.data = load_drug_prepared(dataset_dir) if self.joined else load_prepared(dataset_dir)
         self.n_features = self.data.n_features if self.joined else self.data.matrix.shape[1]
-        self.train_rows = self.data.rows(tuple(self.role["train"]))
-        self.eval_rows = self.data.rows(self.role["eval"])
+        rows = role_rows(self.data.samples, self.role)
+        self.train_rows, self.eval_rows, self.prefix = rows.train, rows.eval, rows.prefix
+        self.extra = rows.extra  # split -> rows predicted (and scored) besides the eval rows
+        self.predicted_rows = np.concatenate([self.eval_rows, *self.extra.values()]).astype(np.int64)
         encoding = self.data.manifest.get("preparation", {}).get("labels", {}).get("encoding", "one_hot")
         if self.joined and not (self.params["model"] == "dense" and self.params["task"] == "regression"):
             raise CandleInputError("drug-response data need model: dense and task: regression", where="params")
+        if self.joined and ({"predict", "label_noise", "feature_noise"} & set(self.role)):
+            raise CandleInputError("predict, label_noise and feature_noise roles need an expression dataset", where="role")
         self.task = task_for(self.params, list(self.data.classes), encoding, self.n_features)
         self.validate_during_training = self.role["eval"] != "test"  # the test split is seen once, at the end
         self.replicas = 0  # set when the model is built
@@ -98,13 +106,27 @@ class TrialRun:
         scaler = fit_scaler(self.params["scaling"], x_train)
         write_text(self.out_dir / "scaler.json", scaler_to_json(self.params["scaling"], scaler))
         scale_in_place(scaler, x_train)
-        x_eval = scale_in_place(scaler, read_npy_rows(self.dataset_dir / "matrix.npy", self.eval_rows))
+        x_pred = scale_in_place(scaler, read_npy_rows(self.dataset_dir / "matrix.npy", self.predicted_rows))
         samples = self.data.samples
-        y_train = self.task.targets(samples.iloc[self.train_rows], x_train)
-        y_eval = self.task.targets(samples.iloc[self.eval_rows], x_eval)
+        if self.role.get("feature_noise"):
+            add_feature_noise(x_train, float(self.role["feature_noise"]), self.role.get("noise_seed", 0))
+        y_train = self.training_targets(samples.iloc[self.train_rows], x_train)
+        n_eval = len(self.eval_rows)
+        y_eval = self.task.targets(samples.iloc[self.eval_rows], x_pred[:n_eval])
         if self.params["model"] in CONV_MODELS:
-            return ArrayFeed(x_train[..., None], y_train, x_eval[..., None], y_eval)
-        return ArrayFeed(x_train, y_train, x_eval, y_eval)
+            return ArrayFeed(x_train[..., None], y_train, x_pred[..., None], y_eval)
+        return ArrayFeed(x_train, y_train, x_pred, y_eval)
+
+    def training_targets(self, train_samples: pd.DataFrame, x_train: np.ndarray) -> np.ndarray:
+        """The targets of the training rows, with the role's label noise (training rows only)."""
+        share = self.role.get("label_noise")
+        if not share:
+            return self.task.targets(train_samples, x_train)
+        seed = self.role.get("noise_seed", 0)
+        if isinstance(self.task, ClassificationTask):
+            noisy = train_samples.assign(label_code=noisy_label_codes(train_samples["label_code"].to_numpy(), len(self.data.classes), share, seed))
+            return self.task.targets(noisy, x_train)
+        return noisy_targets(self.task.targets(train_samples, x_train), share, seed)
 
     def _joined_feed(self):
         """Drug response: each feature matrix scaled on the rows that training responses use."""
@@ -149,6 +171,7 @@ class TrialRun:
 
         params = self.params
         model, optimizer = self.build(feed.model_input_width())
+        self.model = model
         ckpt_dir = self.out_dir / CHECKPOINT_DIR
         fingerprint = trial_id(self.spec)
         start_epoch = 0
@@ -164,6 +187,8 @@ class TrialRun:
             monitor.start = time.monotonic() - state["elapsed"]
             start_epoch = state["epoch"]
             self.log(f"resuming from the checkpoint at epoch {start_epoch}")
+        elif self.init_model is not None:
+            self.start_from(model, self.init_model)
         epochs = params["epochs"]
         batch = params["batch_size"]
         eval_batch = evaluation_batch_size(batch, feed.model_input_width())
@@ -183,12 +208,26 @@ class TrialRun:
             model.set_weights(tracker.best_weights)
         return np.asarray(model.predict(feed.prediction(eval_batch), verbose=0), dtype=np.float64)
 
+    def start_from(self, model, path) -> None:
+        """Fine-tuning: start from the weights of a saved model of the same architecture."""
+        import keras
+
+        source = keras.saving.load_model(path, compile=False, safe_mode=True)
+        model.set_weights(source.get_weights())
+        self.log(f"starting from the weights of {path}")
+
+    @property
+    def saves_model(self) -> bool:
+        return bool(self.role.get("save_model")) or self.role["kind"] == "final"
+
 
 class ArrayFeed:
     """Rows held as arrays (expression matrices): batches gathered from the training rows."""
 
-    def __init__(self, x_train, y_train, x_eval, y_eval):
-        self.x_train, self.y_train, self.x_eval, self.y_eval = x_train, y_train, x_eval, y_eval
+    def __init__(self, x_train, y_train, x_pred, y_eval):
+        """``x_pred``: the eval rows (the first len(y_eval)), then any rows only predicted."""
+        self.x_train, self.y_train, self.x_pred, self.y_eval = x_train, y_train, x_pred, y_eval
+        self.x_eval = x_pred[: len(y_eval)]
         self.n_train = len(x_train)
 
     def model_input_width(self) -> int:
@@ -201,10 +240,10 @@ class ArrayFeed:
         return eval_dataset(self.x_eval, self.y_eval, batch_size=batch_size)
 
     def prediction(self, batch_size):
-        return eval_dataset(self.x_eval, None, batch_size=batch_size)
+        return eval_dataset(self.x_pred, None, batch_size=batch_size)
 
     def eval_features(self) -> np.ndarray:
-        return self.x_eval.reshape(len(self.x_eval), -1)
+        return self.x_pred.reshape(len(self.x_pred), -1)
 
 
 class JoinedFeed:
@@ -230,9 +269,11 @@ class JoinedFeed:
         return None
 
 
-def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to_stderr) -> dict:
+def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to_stderr, init_model=None) -> dict:
     """Train and evaluate one trial; write params.json, scaler.json, history.csv,
-    predictions.parquet and, last, metrics.json into ``out_dir``. Returns the metrics dict.
+    predictions.parquet, model.keras (roles that save the model, see :mod:`.roles`) and, last,
+    metrics.json into ``out_dir``. Returns the metrics dict. ``init_model``: the saved model
+    whose weights a fine-tuning role (``init``) starts from.
 
     If ``out_dir/checkpoint`` holds a checkpoint of this same trial (e.g. the job was killed),
     training resumes from it and ends with the metrics of an uninterrupted run.
@@ -243,9 +284,9 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "params.json", spec)
-    run = TrialRun(dataset_dir, spec, out_dir, threads, log)
+    run = TrialRun(dataset_dir, spec, out_dir, threads, log, init_model=init_model)
     params, role = run.params, run.role
-    log(f"trial: {len(run.train_rows)} training rows, {len(run.eval_rows)} {role['eval']} rows, {run.n_features} features, device {run.device}")
+    log(f"trial: {len(run.train_rows)} training rows, {len(run.eval_rows)} {run.prefix} rows, {run.n_features} features, device {run.device}")
 
     monitor = TrialMonitor(params["epochs"], params["timeout"], log=log)
     tracker = PlateauTracker("val_loss" if run.validate_during_training else "loss", params["early_stopping"], params["reduce_lr"], log=log)
@@ -259,6 +300,8 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
         reason = monitor.stop_reason
         if reason is None and not np.all(np.isfinite(outputs)):
             reason = "predictions are not finite"
+        if reason is None and run.saves_model:
+            run.model.save(out_dir / "model.keras")
     except Exception as exc:  # noqa: BLE001 -- a model error is a trial result, not a crash
         reason = f"{type(exc).__name__}: {exc}"
         log(traceback.format_exc())
@@ -267,14 +310,13 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
         log(f"trial failed: {reason}")
 
     samples = run.data.samples
-    finite = len(outputs) == len(run.eval_rows) and bool(np.all(np.isfinite(outputs)))
-    shown = run.eval_rows if finite else run.eval_rows[:0]
-    train_samples = samples.iloc[run.train_rows]
-    metrics = run.task.metrics(role["eval"], samples.iloc[shown], x_eval, outputs, train_samples) if finite else {}
+    finite = len(outputs) == len(run.predicted_rows) and bool(np.all(np.isfinite(outputs)))
+    shown = run.predicted_rows if finite else run.predicted_rows[:0]
+    metrics = _scores(run, x_eval, outputs) if finite else {}
     shown_x = None if x_eval is None else x_eval[: len(shown)]
     write_table(out_dir / "predictions.parquet", run.task.predictions(samples.iloc[shown], shown_x, outputs[: len(shown)]))
     write_table(out_dir / "history.csv", pd.DataFrame(monitor.rows, columns=None if monitor.rows else ["epoch"]))
-    loss_name = f"{role['eval']}_loss" if isinstance(run.task, ClassificationTask) else f"{role['eval']}_mse"
+    loss_name = f"{run.prefix}_loss" if isinstance(run.task, ClassificationTask) else f"{run.prefix}_mse"
     result = {
         "status": status,
         "failure_reason": reason,
@@ -295,6 +337,21 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
     shutil.rmtree(out_dir / CHECKPOINT_DIR, ignore_errors=True)
     log(f"trial {status}: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
     return result
+
+
+def _scores(run: TrialRun, x_pred, outputs: np.ndarray) -> dict:
+    """Metrics of the eval rows (prefix val/test), then of each further predicted split."""
+    samples = run.data.samples
+    train_samples = samples.iloc[run.train_rows]
+    parts = {run.prefix: run.eval_rows, **run.extra}
+    metrics, start = {}, 0
+    for prefix, rows in parts.items():
+        stop = start + len(rows)
+        if len(rows):
+            part_x = None if x_pred is None else x_pred[start:stop]
+            metrics.update(run.task.metrics(prefix, samples.iloc[rows], part_x, outputs[start:stop], train_samples))
+        start = stop
+    return metrics
 
 
 def run_bundle(dataset_dir, specs: dict, trials_root, *, threads: int = 1, log=_log_to_stderr) -> dict:
