@@ -25,7 +25,9 @@ run: venv
 dry-run: venv
 	$(BIN)/snakemake --profile profiles/local -n
 
+# The browser test needs Debian's chromium: installed when missing (root + apt), else it skips.
 test: venv
+	-.ci/install-chromium.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: venv
