@@ -6,6 +6,10 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/hpo.smk"
+include: "rules/cv.smk"
+include: "rules/uq.smk"
+include: "rules/tda.smk"
+include: "rules/infer.smk"
 
 
 rule all:

@@ -32,6 +32,11 @@ import pandas as pd
 
 from .errors import CandleInputError
 
+# Trains on train, monitors val, predicts val and test: ensemble members, learning-curve points,
+# noise levels. Workflows add only the keys that change the training, so that one training that
+# two workflows ask for has one id and runs once.
+MEMBER = {"kind": "member", "train": ["train"], "eval": "val", "predict": ["test"]}
+
 KNOWN_KEYS = {
     "kind", "train", "eval", "fold", "subsample", "bootstrap", "group_column", "train_groups",
     "eval_groups", "predict", "label_noise", "feature_noise", "noise_seed", "init", "save_model",

@@ -91,8 +91,8 @@ class TrialRun:
         encoding = self.data.manifest.get("preparation", {}).get("labels", {}).get("encoding", "one_hot")
         if self.joined and not (self.params["model"] == "dense" and self.params["task"] == "regression"):
             raise CandleInputError("drug-response data need model: dense and task: regression", where="params")
-        if self.joined and ({"predict", "label_noise", "feature_noise"} & set(self.role)):
-            raise CandleInputError("predict, label_noise and feature_noise roles need an expression dataset", where="role")
+        if self.joined and "feature_noise" in self.role:
+            raise CandleInputError("feature noise needs an expression dataset (drug responses join several feature tables)", where="role.feature_noise")
         self.task = task_for(self.params, list(self.data.classes), encoding, self.n_features)
         self.validate_during_training = self.role["eval"] != "test"  # the test split is seen once, at the end
         self.replicas = 0  # set when the model is built
@@ -144,7 +144,11 @@ class TrialRun:
             return JoinedInputs(scaled["cell"], scaled["drug"], part["cell_row"], part["drug_row"], part["dose"])
 
         y = responses["target"].to_numpy(np.float32)[:, None]
-        return JoinedFeed(inputs(self.train_rows), y[self.train_rows], inputs(self.eval_rows), y[self.eval_rows])
+        y_train = y[self.train_rows]
+        if self.role.get("label_noise"):
+            y_train = noisy_targets(y_train, float(self.role["label_noise"]), self.role.get("noise_seed", 0))
+        predicted = self.predicted_rows
+        return JoinedFeed(inputs(self.train_rows), y_train, inputs(self.eval_rows), y[self.eval_rows], inputs(predicted), y[predicted])
 
     def sample_weights(self) -> np.ndarray | None:
         """Per-row weights of class_weight: balanced; None (all rows alike) otherwise."""
@@ -249,8 +253,9 @@ class ArrayFeed:
 class JoinedFeed:
     """Drug responses: every batch assembled from the join indices."""
 
-    def __init__(self, train: JoinedInputs, y_train, evaluate: JoinedInputs, y_eval):
+    def __init__(self, train: JoinedInputs, y_train, evaluate: JoinedInputs, y_eval, predict: JoinedInputs, y_predict):
         self.train, self.y_train, self.evaluate, self.y_eval = train, y_train, evaluate, y_eval
+        self.predict, self.y_predict = predict, y_predict  # the eval rows, then any rows only predicted
         self.n_train = len(train)
 
     def model_input_width(self) -> int:
@@ -263,7 +268,7 @@ class JoinedFeed:
         return joined_eval_dataset(self.evaluate, self.y_eval, batch_size=batch_size)
 
     def prediction(self, batch_size):
-        return self.evaluation(batch_size).map(lambda x, y: x)
+        return joined_eval_dataset(self.predict, self.y_predict, batch_size=batch_size).map(lambda x, y: x)
 
     def eval_features(self):
         return None

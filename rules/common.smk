@@ -107,19 +107,37 @@ def proposed_trials():
     return _rounds_read(tuple((str(p), p.stat().st_mtime_ns) for p in files))
 
 
+# Trials known only once a checkpoint has run (e.g. CV of the HPO best): functions that return
+# {trial id: spec} of what exists so far, registered by the workflows that need them.
+LATER_TRIALS = []
+
+
+def register_trials(specs):
+    """Add a workflow's trials to the registry; a training two workflows ask for is one job."""
+    TRIALS.update(specs)
+    return list(specs)
+
+
 def trial_spec_of(trial_id):
     spec = TRIALS.get(trial_id) or (
         proposed_trials().get(trial_id) if BAYESIAN else None
     )
+    for later in LATER_TRIALS:
+        spec = spec or later().get(trial_id)
     if spec is None:
         raise WorkflowError(
-            f"trial {trial_id} is not part of the configured search (results/trials/{trial_id})"
+            f"trial {trial_id} is not part of the configured workflows (results/trials/{trial_id})"
         )
     return spec
 
 
-def trial_dataset(wildcards):
-    return prepared_files(trial_spec_of(wildcards.trial_id)["data"])
+def trial_inputs(wildcards):
+    """A trial's prepared dataset, and the trial it starts from when it fine-tunes one."""
+    spec = trial_spec_of(wildcards.trial_id)
+    inputs = prepared_files(spec["data"])
+    if "init" in spec["role"]:
+        inputs["init"] = f"results/trials/{spec['role']['init']}/metrics.json"
+    return inputs
 
 
 def round_ids(r):
@@ -196,3 +214,24 @@ BUNDLES = make_bundles(TRIALS, TRIALS_PER_JOB) if TRIALS_PER_JOB > 1 else {}
 
 def trial_files(trials, name):
     return [f"results/trials/{tid}/{name}" for tid in trials]
+
+
+# Categories of the report (rules/report.smk). A result joins the report with report(),
+# a caption under report/ and one of these (README, "The report").
+REPORT_DATA = "1. Data"
+REPORT_HPO = "2. Hyperparameter search"
+REPORT_CV = "3. Cross-validation"
+REPORT_UQ = "4. Uncertainty quantification"
+REPORT_TDA = "5. Training-data analysis"
+REPORT_FINAL = "6. Final test"
+
+
+def hpo_plot(name):
+    """A search plot (results/hpo/plots), flagged for the report with its kind's caption."""
+    kind = "by_trial" if name == plot_file_name("trial") else "by_param"
+    return report(
+        f"results/hpo/plots/{name}",
+        caption=f"../report/hpo_objective_{kind}.rst",
+        category=REPORT_HPO,
+        labels={"result": name.removesuffix(".png")},
+    )

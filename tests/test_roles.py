@@ -130,3 +130,20 @@ def test_fine_tuning_starts_from_the_saved_weights(tiny_prepared, tmp_path):
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert max(np.abs(w).max() for w in source.get_weights()) > 0.1  # far from any near-zero start
     assert json.loads((tmp_path / "tuned" / "params.json").read_text())["role"]["init"] == "abcdef012345"
+
+
+def test_a_saved_trial_predicts_new_rows_as_it_predicted_its_own(tiny_prepared, tmp_path):
+    from candle_lib.trial_model import load_trial_model
+
+    _train(tiny_prepared, tmp_path / "m", {**HOLDOUT, "predict": ["test"], "save_model": True})
+    predicted = pd.read_parquet(tmp_path / "m" / "predictions.parquet")
+    samples = pd.read_parquet(tiny_prepared / "samples.parquet")
+    rows = samples.reset_index(drop=True).set_index("sample_id").index.get_indexer(predicted["sample_id"])
+    x = np.load(tiny_prepared / "matrix.npy")[rows]
+    trial = load_trial_model(tmp_path / "m")
+    probabilities = trial.predict(x)
+    np.testing.assert_allclose(probabilities, predicted[["prob_normal", "prob_tumor"]].to_numpy(), atol=1e-5)
+    draws = trial.sample(x[:5], passes=4, seed=1)
+    assert draws.shape == (4, 5, 2) and np.allclose(draws.sum(axis=2), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(draws, trial.sample(x[:5], passes=4, seed=1))  # seeded
+    assert not np.allclose(draws[0], draws[1])  # dropout on: the passes differ

@@ -1,0 +1,1 @@
+# Cross-validation: k folds of one configuration -> folds.tsv, summary, out-of-fold predictions.

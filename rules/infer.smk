@@ -1,0 +1,1 @@
+# Production inference: the final model and its preprocessing applied to new samples.

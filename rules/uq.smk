@@ -1,0 +1,1 @@
+# Uncertainty quantification: ensembles, MC dropout, heteroscedastic and quantile heads.
