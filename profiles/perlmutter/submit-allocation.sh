@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# ALLOCATION mode on Perlmutter (4 A100 per node): submit one batch job of N nodes; inside it, Snakemake
+# runs with profiles/perlmutter/allocation and launches every job as an srun step on one GPU.
+#   profiles/perlmutter/submit-allocation.sh [sbatch options] [-- snakemake options]
+#   e.g. profiles/perlmutter/submit-allocation.sh -A PROJ123 -N 4 -t 2:00:00 -- --configfile my.yaml
+# Site options, given before yours: --constraint=gpu --qos=regular --gpus-per-node=4 --exclusive
+# (CANDLE_SBATCH_DEFAULTS replaces them). Run it from the directory the workflow should run in.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+if [ "${1:-}" != --inside-allocation ]; then
+    sbatch_args=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do sbatch_args+=("$1"); shift; done
+    [ "${1:-}" = -- ] && shift
+    mkdir -p results/logs
+    # shellcheck disable=SC2086  # the site options are a word list
+    exec sbatch --job-name=candle-allocation --output=results/logs/allocation-%j.out \
+        ${CANDLE_SBATCH_DEFAULTS---constraint=gpu --qos=regular --gpus-per-node=4 --exclusive} "${sbatch_args[@]}" \
+        "$here/submit-allocation.sh" --inside-allocation "$@"
+fi
+shift
+# Inside the allocation: every node's cores and GPUs are Snakemake's to schedule.
+nodes=${SLURM_JOB_NUM_NODES:-1}
+cores=$(( ${SLURM_CPUS_ON_NODE:-1} * nodes ))
+gpus=$(( ${SLURM_GPUS_ON_NODE:-0} * nodes ))
+snakemake=$repo/.venv/bin/snakemake; [ -x "$snakemake" ] || snakemake=snakemake
+echo "allocation ${SLURM_JOB_ID:-?}: $nodes node(s), $cores cores, $gpus GPUs"
+exec "$snakemake" --snakefile "$repo/Snakefile" --profile "$here/allocation" \
+    --cores "$cores" --resources gpus="$gpus" "$@"
