@@ -11,7 +11,12 @@ What is simulated, and why:
   a split that lets a pair straddle train and test leaks information;
 - a minority of genes (``de_fraction``) differ between classes by about ``log2_fold_change``,
   diluted in each tumor by a purity drawn from U(``purity_min``, 1), so that low-purity tumors
-  look like normals and the task is learnable but not trivial.
+  look like normals and the task is learnable but not trivial;
+- optionally (``n_studies`` > 0) studies: each patient belongs to one of ``n_studies`` studies
+  (``STUDY1``..., column ``study``), and each study shifts every gene's log expression by its
+  own N(0, ``study_sd``^2) offset (a batch effect), for leave-one-group-out and transfer
+  analyses. Studies are drawn from their own random stream, so with ``n_studies`` = 0 (the
+  default) the cohort is exactly what it was without the option.
 
 Two variants share the same count model:
 
@@ -75,6 +80,23 @@ def _check_fractions(**values: float) -> None:
             raise ValueError(f"{name} must lie in [0, 1], got {value}")
 
 
+def _studies(seed: int, n_studies: int, study_sd: float, n_patients: int, n_genes: int):
+    """Each patient's study index and each study's per-gene log-expression offset, from a stream
+    of their own (``[seed, 11]``), so that adding studies leaves the other draws unchanged."""
+    if n_studies < 0 or study_sd < 0:
+        raise ValueError(f"n_studies and study_sd cannot be negative, got {n_studies} and {study_sd}")
+    if n_studies > n_patients:
+        raise ValueError(f"{n_studies} studies need at least as many patients, got {n_patients}")
+    rng = np.random.default_rng([int(seed), 11])
+    study_of = rng.integers(0, n_studies, n_patients)
+    study_of[rng.permutation(n_patients)[:n_studies]] = np.arange(n_studies)  # no study is empty
+    return study_of, rng.normal(0.0, study_sd, (n_studies, n_genes))
+
+
+def _with_studies(samples: pd.DataFrame, study_of_sample: np.ndarray) -> pd.DataFrame:
+    return samples.assign(study=[f"STUDY{k + 1}" for k in study_of_sample])
+
+
 def synthetic_nt3_cohort(
     *,
     n_patients: int = 400,
@@ -88,9 +110,12 @@ def synthetic_nt3_cohort(
     patient_sd: float = 0.3,
     dispersion: float = 0.15,
     library_size_median: float = 2.0e7,
+    n_studies: int = 0,
+    study_sd: float = 0.5,
     seed: int = 0,
 ) -> SyntheticCohort:
-    """Generate the cohort. The same arguments always give the same cohort."""
+    """Generate the cohort. The same arguments always give the same cohort. ``n_studies`` > 0
+    adds the ``study`` column and its batch effect (module docstring)."""
     if n_patients < 2 or n_genes < 10:
         raise ValueError("need at least 2 patients and 10 genes")
     for name, value in (
@@ -137,6 +162,9 @@ def synthetic_nt3_cohort(
         + np.log(2.0) * purity[:, None] * lfc[None, :]
         + np.log(length)[None, :]
     )
+    if n_studies:
+        study_of, study_offset = _studies(seed, n_studies, study_sd, n_patients, n_genes)
+        log_expr += study_offset[study_of[patient_of]]
     counts = _read_counts(rng, log_expr, library_size_median, dispersion)
 
     counts_df = pd.DataFrame(counts.T, index=pd.Index(gene_ids, name="gene_id"), columns=sample_ids)
@@ -148,6 +176,8 @@ def synthetic_nt3_cohort(
             "label": np.where(is_tumor, "tumor", "normal"),
         }
     )
+    if n_studies:
+        samples = _with_studies(samples, study_of[patient_of])
     return SyntheticCohort(counts_df, genes, samples, tuple(gene_ids[np.sort(de_index)]))
 
 
@@ -172,6 +202,8 @@ def synthetic_tc1_cohort(
     patient_sd: float = 0.3,
     dispersion: float = 0.15,
     library_size_median: float = 2.0e7,
+    n_studies: int = 0,
+    study_sd: float = 0.5,
     seed: int = 0,
 ) -> SyntheticCohort:
     """A TC1-like cohort: one tumor sample per patient, labelled by tumor type.
@@ -183,6 +215,7 @@ def synthetic_tc1_cohort(
     from U(``purity_min``, 1). Samples come in a random order (not grouped by type); sample ids are
     ``P00001-T``..., patient ids ``P00001``.... ``differential_genes`` is the union of all markers,
     ``marker_genes`` the markers of each type. The same arguments always give the same cohort.
+    ``n_studies`` > 0 adds the ``study`` column and its batch effect (module docstring).
     """
     if n_types < 2:
         raise ValueError(f"n_types must be at least 2, got {n_types}")
@@ -229,6 +262,9 @@ def synthetic_tc1_cohort(
         + np.log(2.0) * purity[:, None] * lfc[type_of]
         + np.log(length)[None, :]
     )
+    if n_studies:
+        study_of, study_offset = _studies(seed, n_studies, study_sd, n_samples, n_genes)
+        log_expr += study_offset[study_of]
     counts = _read_counts(rng, log_expr, library_size_median, dispersion)
 
     patient_ids = [f"P{p + 1:05d}" for p in range(n_samples)]
@@ -236,6 +272,8 @@ def synthetic_tc1_cohort(
     counts_df = pd.DataFrame(counts.T, index=pd.Index(gene_ids, name="gene_id"), columns=sample_ids)
     genes = pd.DataFrame({"gene_id": gene_ids, "gene_type": gene_type, "length": length})
     samples = pd.DataFrame({"sample_id": sample_ids, "patient_id": patient_ids, "label": np.asarray(names, dtype=object)[type_of]})
+    if n_studies:
+        samples = _with_studies(samples, study_of)
     markers = {names[k]: tuple(str(g) for g in gene_ids[np.sort(marker_index[k])]) for k in range(n_types)}
     differential = tuple(str(g) for g in gene_ids[np.sort(marker_index.ravel())])
     return SyntheticCohort(counts_df, genes, samples, differential, markers)
