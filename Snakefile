@@ -10,9 +10,11 @@ include: "rules/cv.smk"
 include: "rules/uq.smk"
 include: "rules/tda.smk"
 include: "rules/infer.smk"
+include: "rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.hpo.input,
+        rules.report.input,

@@ -30,7 +30,7 @@ checkpoint aggregate_hpo:
     output:
         table="results/hpo/trials.tsv",
         best="results/hpo/best.json",
-        plots=[f"results/hpo/plots/{name}" for name in search_plot_names()],
+        plots=[hpo_plot(name) for name in search_plot_names()],
     log:
         "results/logs/aggregate_hpo.log",
     conda:

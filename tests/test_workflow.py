@@ -26,6 +26,8 @@ FULL_PLAN = {
     "train_trial": 2,
     "aggregate_hpo": 1,
     "train_final": 1,
+    "data_summary": 1,
+    "report_tables": 1,
     "all": 1,
 }
 
@@ -116,7 +118,7 @@ def test_adding_a_grid_value_reruns_only_the_new_trial(study, tmp_path):
     config = tiny_config(hpo={"space": {"learning_rate": [0.001, 0.01, 0.003]}})
     write_config(workdir / "config.yaml", config)
     plan = planned_jobs(snakemake(workdir, workdir / "config.yaml", "-n"))
-    assert plan == {"train_trial": 1, "aggregate_hpo": 1, "train_final": 1, "all": 1}
+    assert plan == {"train_trial": 1, "aggregate_hpo": 1, "train_final": 1, "report_tables": 1, "all": 1}
     snakemake(workdir, workdir / "config.yaml")
     after = {d.name: (d / "metrics.json").stat().st_mtime_ns for d in trial_dirs(workdir)}
     assert len(after) == 3

@@ -1,0 +1,68 @@
+# The report (`snakemake --report report.html`): every result flagged with report() and a
+# caption under report/ joins it, by category; the workflow graph comes with it. This module
+# adds the data summary and HTML tables of the search and the final test metrics; the search's
+# plots are flagged where they are made (rules/hpo.smk).
+
+
+report: "../report/workflow.rst"
+
+
+if not DRUG_RESPONSE:
+
+    rule data_summary:
+        input:
+            manifest=prepared_files(PREP_ID)["manifest"],
+            samples=prepared_files(PREP_ID)["samples"],
+        output:
+            summary="results/report/data_summary.json",
+            table=report(
+                "results/report/data_summary.html",
+                caption="../report/data_summary.rst",
+                category=REPORT_DATA,
+                labels={"result": "data summary"},
+            ),
+            plot=report(
+                "results/report/label_balance.png",
+                caption="../report/label_balance.rst",
+                category=REPORT_DATA,
+                labels={"result": "label balance"},
+            ),
+        log:
+            "results/logs/data_summary.log",
+        conda:
+            "../envs/data.yaml"
+        script:
+            "../scripts/data_summary.py"
+
+
+rule report_tables:
+    input:
+        trials="results/hpo/trials.tsv",
+        best="results/hpo/best.json",
+        final=rules.train_final.output.metrics,
+        final_params=rules.train_final.output.params,
+    output:
+        trials=report(
+            "results/report/hpo_trials.html",
+            caption="../report/hpo_trials.rst",
+            category=REPORT_HPO,
+            labels={"result": "trials table"},
+        ),
+        final=report(
+            "results/report/final_metrics.html",
+            caption="../report/final_metrics.rst",
+            category=REPORT_FINAL,
+            labels={"result": "test metrics"},
+        ),
+    log:
+        "results/logs/report_tables.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../scripts/report_tables.py"
+
+
+rule report:
+    input:
+        rules.report_tables.output,
+        [] if DRUG_RESPONSE else rules.data_summary.output,
