@@ -167,7 +167,9 @@ def trial_directories(root) -> list[Path]:
 
 
 def _varied(trials: list[TrialProgress]) -> list[str]:
-    """Hyperparameters whose values differ between the trials (in first-seen order)."""
+    """Hyperparameters whose values differ between the trials (in first-seen order); trials
+    that have not written their params.json yet do not count."""
+    trials = [t for t in trials if t.params]
     names = list(dict.fromkeys(name for t in trials for name in t.params))
     varied = []
     for name in names:

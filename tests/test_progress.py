@@ -62,11 +62,15 @@ def study(tmp_path):
     _trial(root, "d", lr=0.1, started=9090, log="trial: 30 rows\nepoch 1/3 loss=0.6\nepoch 2/3 loss=0.5 val_loss=0.55\n", last=9120)
     _trial(root, "e", lr=0.2, started=100, log="trial: 30 rows\n", last=200)
     (root / "trials" / "not-a-trial").mkdir()
+    f = root / "trials" / IDS["f"]  # just created by Snakemake: no file yet, so running
+    f.mkdir()
+    _touch(f, 9125)
     return root
 
 
 # busy intervals: a (9000, 9010), b (9010, 9030), c (9095, 9100), d (9090, 9120), e (100, 200)
-# union: 9000-9030 (30 s) + 9090-9120 (30 s) + 100-200 (100 s) = 160 s; 3 done -> 3/160 per s
+# f (9125, 9125); union: 9000-9030 (30 s) + 9090-9120 (30 s) + 100-200 (100 s) = 160 s;
+# 3 done -> 3/160 per s
 BUSY = 160.0
 RATE_PER_HOUR = 3 / 160 * 3600  # 67.5
 
@@ -81,7 +85,7 @@ def test_summary_counts_best_rate_and_time_left(study):
     planned = [IDS[k] for k in "abcdefg"]  # f and g not started
     (study / "trials" / ("9" * 12)).mkdir()  # a trial directory of another search
     s = summarize_study(study, objective={"metric": "val_loss", "direction": "minimize"}, planned=planned, now=NOW, stale_after=900)
-    assert s["counts"] == {"ok": 2, "failed": 1, "running": 1, "stalled": 1, "done": 3, "total": 7, "pending": 4, "other": 1}
+    assert s["counts"] == {"ok": 2, "failed": 1, "running": 2, "stalled": 1, "done": 3, "total": 7, "pending": 4, "other": 1}
     assert s["best"] == {"trial_id": IDS["b"], "value": 0.3, "params": {"learning_rate": 0.001, "dropout": 0.1}}
     assert s["varied"] == ["learning_rate", "dropout"]
     assert s["busy_seconds"] == pytest.approx(BUSY)
@@ -94,7 +98,8 @@ def test_summary_counts_best_rate_and_time_left(study):
     assert running[IDS["d"]]["state"] == "running" and running[IDS["d"]]["epoch"] == "2/3"
     assert running[IDS["d"]]["wall_seconds"] == 30.0 and running[IDS["d"]]["last_activity"] == 9120
     assert running[IDS["e"]]["state"] == "stalled" and running[IDS["e"]]["epoch"] is None
-    assert [t["trial_id"] for t in s["trials"]] == [IDS[k] for k in "abcde"]
+    assert running[IDS["f"]]["state"] == "running" and running[IDS["f"]]["params"] == {"learning_rate": None, "dropout": None}
+    assert [t["trial_id"] for t in s["trials"]] == [IDS[k] for k in "abcdfe"]
 
 
 def test_maximized_objective_picks_the_highest(study):
@@ -117,7 +122,7 @@ def test_status_text(study):
     s = summarize_study(study, objective={"metric": "val_loss", "direction": "minimize"}, planned=planned, now=NOW)
     text = format_status(s).splitlines()
     assert text[0] == f"study {study}: objective val_loss (minimize)"
-    assert text[1] == "trials: 3 of 7 done (2 ok, 1 failed), 1 running, 1 stalled, 4 pending"
+    assert text[1] == "trials: 3 of 7 done (2 ok, 1 failed), 2 running, 1 stalled, 4 pending"
     assert text[2] == f"best so far: val_loss=0.3  trial {IDS['b']}  learning_rate=0.001, dropout=0.1"
     assert text[3] == "rate: 67.5 trials/h over 2.7 min of running time; time left: 3.6 min"
     assert text[4:8] == [
@@ -129,7 +134,8 @@ def test_status_text(study):
     assert text[8] == "running:"
     assert text[9] == f"  {IDS['d']}  epoch 2/3, last activity 14.7 min ago"
     assert text[10].startswith(f"  {IDS['e']}  starting, last activity 2.7 h ago STALLED")
-    assert text[11:] == ["failed (1):", f"  {IDS['c']}  diverged: loss is NaN at epoch 2"]
+    assert text[11] == f"  {IDS['f']}  starting, last activity 14.6 min ago"
+    assert text[12:] == ["failed (1):", f"  {IDS['c']}  diverged: loss is NaN at epoch 2"]
 
 
 def test_status_command_with_a_config_counts_the_planned_trials(tmp_path, capsys):
