@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, workflow.basedir)
 
 from candle_lib.config import validate_config
+from candle_lib.cv import cv_params, cv_trials
 from candle_lib.data_config import SOURCE_FILES, is_drug_response
 from candle_lib.drug_dataset import DRUG_FILES
 from candle_lib.dataset import PREPARED_FILES, preparation_options
