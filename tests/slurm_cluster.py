@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 INSTALL = REPO / ".ci" / "install-slurm.sh"
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "srun")
 FAKE_GPUS = ("/dev/null", "/dev/zero")
+MARKER = "# written by tests/slurm_cluster.py; removed when its cluster stops\n"
 
 
 def unavailable_reason() -> str | None:
@@ -60,6 +61,7 @@ class SlurmCluster:
         self.cpus = cpus or os.cpu_count() or 1
         self.node = socket.gethostname().split(".")[0]
         self.processes: dict[str, subprocess.Popen] = {}
+        self.wrote_default = False
         self.conf = self.root / "etc" / "slurm.conf"
         self.munge_socket = self.root / "munge" / "munge.socket"
         self.env = dict(os.environ, SLURM_CONF=str(self.conf))
@@ -103,6 +105,14 @@ NodeName={self.node} CPUs={self.cpus} RealMemory={int(_memory_mb() * 0.9)} Gres=
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """
         )
+        # The SLURM plugin's job step drops SLURM_* variables (SLURM_CONF too) before its inner
+        # srun, which then reads the default /etc/slurm/slurm.conf: put this cluster's there too,
+        # unless a real one exists (removed again by stop()).
+        default = Path("/etc/slurm/slurm.conf")
+        if not default.exists() and default.parent.is_dir():
+            default.write_text(MARKER + self.conf.read_text())
+            (default.parent / "gres.conf").write_text(MARKER + f"NodeName={self.node} Name=gpu File={','.join(FAKE_GPUS)}\n")
+            self.wrote_default = True
         (r / "etc" / "gres.conf").write_text(
             f"NodeName={self.node} Name=gpu File={','.join(FAKE_GPUS)}\n"
         )
@@ -161,9 +171,16 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+        if self.wrote_default:
+            for name in ("slurm.conf", "gres.conf"):
+                path = Path("/etc/slurm") / name
+                if path.exists() and path.read_text().startswith(MARKER):
+                    path.unlink()
+            self.wrote_default = False
 
     def run(self, *argv: str, **kwargs) -> subprocess.CompletedProcess:
-        return subprocess.run(list(argv), capture_output=True, text=True, env=self.env, **kwargs)
+        kwargs.setdefault("env", self.env)
+        return subprocess.run(list(argv), capture_output=True, text=True, **kwargs)
 
     def __enter__(self) -> "SlurmCluster":
         try:
