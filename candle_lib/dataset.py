@@ -133,6 +133,10 @@ def prepare_matrix(
             "fold": split["fold"].to_numpy(),
         }
     )
+    # the split table's optional columns (subsample_f*_r*, bootstrap_*, logo_group) ride along:
+    # trial roles select rows by them
+    for column in split.columns.drop(["split", "fold"]):
+        samples[column] = split[column].to_numpy()
     features = genes.iloc[keep].rename(columns={"gene_id": "feature_id"}).reset_index(drop=True)
     matrix = np.ascontiguousarray(values[:, keep], dtype=np.float32)
     if by_block:
