@@ -71,13 +71,14 @@ def test_polaris_allocation_script_submits_this_qsub(tmp_path):
     script = REPO / "profiles" / "polaris" / "submit-allocation.sh"
     env = dict(os.environ, PATH=f"{fakes}:{os.environ['PATH']}")
     env.pop("CANDLE_INSIDE_ALLOCATION", None)
+    env.pop("CANDLE_HOME", None)
     subprocess.run(["bash", str(script), "-A", "MED123", "-l", "select=4:system=polaris", "-l", "walltime=2:00:00",
                     "--", "--configfile", "my.yaml"], cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
     (argv,) = calls(fakes)
     assert argv[1:] == ["-N", "candle-allocation", "-j", "oe", "-o", "results/logs/",
                         "-q", "prod", "-l", "filesystems=home:eagle",
                         "-A", "MED123", "-l", "select=4:system=polaris", "-l", "walltime=2:00:00",
-                        "-v", f"CANDLE_INSIDE_ALLOCATION=1,CANDLE_WORKDIR={tmp_path},CANDLE_SNAKEMAKE_ARGS=--configfile my.yaml",
+                        "-v", f"CANDLE_INSIDE_ALLOCATION=1,CANDLE_HOME={REPO},CANDLE_WORKDIR={tmp_path},CANDLE_SNAKEMAKE_ARGS=--configfile my.yaml",
                         str(script)]
 
 

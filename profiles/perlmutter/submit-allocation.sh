@@ -6,8 +6,10 @@
 # Site options, given before yours: --constraint=gpu --qos=regular --gpus-per-node=4 --exclusive
 # (CANDLE_SBATCH_DEFAULTS replaces them). Run it from the directory the workflow should run in.
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
+# the batch system may run a copy of this script: the repository travels in CANDLE_HOME
+repo=${CANDLE_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export CANDLE_HOME=$repo
+here=$repo/profiles/perlmutter
 if [ "${1:-}" != --inside-allocation ]; then
     sbatch_args=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do sbatch_args+=("$1"); shift; done

@@ -6,8 +6,9 @@
 #   e.g. profiles/polaris/submit-allocation.sh -A PROJ123 -l select=4:system=polaris -l walltime=2:00:00
 # Site options, given before yours: -q prod -l filesystems=home:eagle (CANDLE_QSUB_DEFAULTS replaces them).
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
+# PBS runs a copy of this script: the repository travels in CANDLE_HOME
+repo=${CANDLE_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+here=$repo/profiles/polaris
 if [ -z "${CANDLE_INSIDE_ALLOCATION:-}" ]; then
     qsub_args=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do qsub_args+=("$1"); shift; done
@@ -17,7 +18,7 @@ if [ -z "${CANDLE_INSIDE_ALLOCATION:-}" ]; then
     # shellcheck disable=SC2086  # the site options are a word list
     exec qsub -N candle-allocation -j oe -o results/logs/ \
         ${CANDLE_QSUB_DEFAULTS--q prod -l filesystems=home:eagle} "${qsub_args[@]}" \
-        -v "CANDLE_INSIDE_ALLOCATION=1,CANDLE_WORKDIR=$PWD,CANDLE_SNAKEMAKE_ARGS=$*" "$here/submit-allocation.sh"
+        -v "CANDLE_INSIDE_ALLOCATION=1,CANDLE_HOME=$repo,CANDLE_WORKDIR=$PWD,CANDLE_SNAKEMAKE_ARGS=$*" "$here/submit-allocation.sh"
 fi
 cd "$CANDLE_WORKDIR"
 nodes=$(sort -u "$PBS_NODEFILE" | wc -l)

@@ -6,8 +6,10 @@
 #   e.g. profiles/summit/submit-allocation.sh -P PROJ123 -nnodes 4 -W 120 -- --configfile my.yaml
 # Site options, given before yours: -q batch -alloc_flags NVME (CANDLE_BSUB_DEFAULTS replaces them).
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/../.." && pwd)
+# the batch system may run a copy of this script: the repository travels in CANDLE_HOME
+repo=${CANDLE_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export CANDLE_HOME=$repo
+here=$repo/profiles/summit
 if [ "${1:-}" != --inside-allocation ]; then
     bsub_args=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do bsub_args+=("$1"); shift; done
