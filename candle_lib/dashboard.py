@@ -189,7 +189,7 @@ function render() {
   setText("best-value", summary.best ? fmt(summary.best.value) : "none");
   setText("best-trial", summary.best ? " trial " + summary.best.trial_id : "");
   setText("rate", summary.rate_per_hour ? summary.rate_per_hour.toFixed(1) : "-");
-  setText("eta", c.pending === 0 ? "done" : duration(summary.eta_seconds));
+  setText("eta", c.total !== null && c.done === c.total ? "done" : duration(summary.eta_seconds));
   renderHistory();
   renderTable();
 }

@@ -18,7 +18,8 @@ The rate is completed trials per second of *busy time*: the length of the union 
 intervals during which at least one trial ran (a done trial ran from ``finish - wall_seconds``
 to ``finish``, its ``metrics.json`` modification time; a running one from its ``params.json``
 modification time to its last file change). Idle gaps between sessions of a resumed study do not
-dilute the rate, and trials running side by side are counted once. ETA = pending / rate.
+dilute the rate, and trials running side by side are counted once. Time left = trials not done
+(running or pending) / rate.
 
 No TensorFlow, no Snakemake: this reads JSON files and file times only.
 """
@@ -192,12 +193,17 @@ def study_objective(root, config: dict | None = None) -> dict | None:
     return None
 
 
-def summarize_study(root, *, objective: dict | None = None, planned: list[str] | int | None = None, now: float | None = None, stale_after: float = STALE_AFTER, n_slowest: int = N_SLOWEST) -> dict:
+def summarize_study(
+    root, *, objective: dict | None = None, planned: list[str] | int | None = None, varied: list[str] | None = None,
+    now: float | None = None, stale_after: float = STALE_AFTER, n_slowest: int = N_SLOWEST,
+) -> dict:
     """The study summary the status command prints and the dashboard serves, as plain JSON data.
 
     ``objective``: {metric, direction} (see :func:`study_objective`); ``planned``: the trial ids
     of the configured search (only those are counted; others are reported as ``n_other``), or
-    just their number, or None when unknown.
+    just their number, or None when unknown; ``varied``: the searched dimensions (the config's
+    ``hpo.space``; ``data.*`` ones show as the prepared variant ``data``), else the
+    hyperparameters whose values differ between the trials so far.
     """
     now = time.time() if now is None else now
     metric = objective["metric"] if objective else None
@@ -220,7 +226,8 @@ def summarize_study(root, *, objective: dict | None = None, planned: list[str] |
     counts = {state: sum(t.state == state for t in trials) for state in ("ok", "failed", "running", "stalled")}
     done = counts["ok"] + counts["failed"]
     total = len(planned_ids) if planned_ids is not None else (planned if isinstance(planned, int) else None)
-    pending = max(0, total - done) if total is not None else None
+    remaining = max(0, total - done) if total is not None else None  # not done: running or not started
+    pending = max(0, remaining - counts["running"] - counts["stalled"]) if total is not None else None
 
     finished = sorted((t for t in trials if t.finished is not None), key=lambda t: (t.finished, t.trial_id))
     history = []
@@ -236,9 +243,12 @@ def summarize_study(root, *, objective: dict | None = None, planned: list[str] |
     intervals += [(t.started, t.last_activity) for t in trials if t.finished is None]
     busy = busy_seconds(intervals)
     rate = done / busy if done and busy > 0 else None
-    eta = pending / rate if rate and pending is not None else None
+    eta = remaining / rate if rate and remaining is not None else None
 
-    varied = _varied(trials)
+    if varied is None:
+        varied = _varied(trials)
+    else:
+        varied = list(dict.fromkeys("data" if name.startswith("data.") else name for name in varied))
     slowest = sorted((t for t in finished if t.wall_seconds is not None), key=lambda t: (-t.wall_seconds, t.trial_id))[:n_slowest]
 
     def brief(t: TrialProgress) -> dict:
@@ -306,7 +316,7 @@ def format_status(summary: dict, *, max_failed: int = 10) -> str:
     rate = summary["rate_per_hour"]
     if rate:
         eta = summary["eta_seconds"]
-        eta_text = "unknown (total unknown)" if eta is None else ("done" if c["pending"] == 0 else _duration(eta))
+        eta_text = "unknown (total unknown)" if eta is None else ("done" if c["total"] == c["done"] else _duration(eta))
         lines.append(f"rate: {rate:.1f} trials/h over {_duration(summary['busy_seconds'])} of running time; time left: {eta_text}")
     else:
         lines.append("rate: no trial finished yet; time left: unknown")

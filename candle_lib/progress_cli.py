@@ -41,11 +41,18 @@ class Study:
         config = _read_config(args.config) if args.config else None
         self.objective = study_objective(self.root, config)
         self.planned = planned_trials(config) if config is not None else None
+        self.varied = searched_dimensions(config) if config is not None else None
         self.stale_after = args.stale_after
 
     def summary(self) -> dict:
         objective = self.objective or study_objective(self.root)  # best.json may appear later
-        return summarize_study(self.root, objective=objective, planned=self.planned, stale_after=self.stale_after)
+        return summarize_study(self.root, objective=objective, planned=self.planned, varied=self.varied, stale_after=self.stale_after)
+
+
+def searched_dimensions(config: dict) -> list[str]:
+    from .search.plan import varied_keys
+
+    return list(varied_keys(config))
 
 
 def _read_config(path: str) -> dict:

@@ -82,15 +82,15 @@ def test_busy_time_is_the_union_of_intervals():
 
 
 def test_summary_counts_best_rate_and_time_left(study):
-    planned = [IDS[k] for k in "abcdefg"]  # f and g not started
+    planned = [IDS[k] for k in "abcdefg"]  # g not started
     (study / "trials" / ("9" * 12)).mkdir()  # a trial directory of another search
     s = summarize_study(study, objective={"metric": "val_loss", "direction": "minimize"}, planned=planned, now=NOW, stale_after=900)
-    assert s["counts"] == {"ok": 2, "failed": 1, "running": 2, "stalled": 1, "done": 3, "total": 7, "pending": 4, "other": 1}
+    assert s["counts"] == {"ok": 2, "failed": 1, "running": 2, "stalled": 1, "done": 3, "total": 7, "pending": 1, "other": 1}
     assert s["best"] == {"trial_id": IDS["b"], "value": 0.3, "params": {"learning_rate": 0.001, "dropout": 0.1}}
     assert s["varied"] == ["learning_rate", "dropout"]
     assert s["busy_seconds"] == pytest.approx(BUSY)
     assert s["rate_per_hour"] == pytest.approx(RATE_PER_HOUR)
-    assert s["eta_seconds"] == pytest.approx(4 / (3 / 160))  # 213.33 s
+    assert s["eta_seconds"] == pytest.approx(4 / (3 / 160))  # 4 not done (d, e, f, g): 213.33 s
     assert [(h["trial_id"], h["objective"], h["best"]) for h in s["history"]] == [(IDS["a"], 0.5, 0.5), (IDS["b"], 0.3, 0.3), (IDS["c"], None, 0.3)]
     assert [t["trial_id"] for t in s["slowest"]] == [IDS["b"], IDS["a"], IDS["c"]]
     assert [(t["trial_id"], t["failure_reason"]) for t in s["failed"]] == [(IDS["c"], "diverged: loss is NaN at epoch 2")]
@@ -111,6 +111,13 @@ def test_maximized_objective_picks_the_highest(study):
     assert s["counts"]["stalled"] == 1  # default stale_after 900 s: 10,000 - 200 > 900
 
 
+def test_searched_dimensions_name_the_columns(study):
+    """With a config, the columns are the searched dimensions, also before they differ."""
+    s = summarize_study(study, varied=["dropout", "data.normalization", "data.features"], now=NOW)
+    assert s["varied"] == ["dropout", "data"]
+    assert s["best"]["params"] == {"dropout": 0.1, "data": "prep-00000000"}
+
+
 def test_objective_comes_from_the_trials_without_a_config(study):
     s = summarize_study(study, now=NOW)
     assert s["objective"] == {"metric": "val_loss", "direction": "minimize"}
@@ -122,7 +129,7 @@ def test_status_text(study):
     s = summarize_study(study, objective={"metric": "val_loss", "direction": "minimize"}, planned=planned, now=NOW)
     text = format_status(s).splitlines()
     assert text[0] == f"study {study}: objective val_loss (minimize)"
-    assert text[1] == "trials: 3 of 7 done (2 ok, 1 failed), 2 running, 1 stalled, 4 pending"
+    assert text[1] == "trials: 3 of 7 done (2 ok, 1 failed), 2 running, 1 stalled, 1 pending"
     assert text[2] == f"best so far: val_loss=0.3  trial {IDS['b']}  learning_rate=0.001, dropout=0.1"
     assert text[3] == "rate: 67.5 trials/h over 2.7 min of running time; time left: 3.6 min"
     assert text[4:8] == [
