@@ -20,7 +20,7 @@ from .errors import CandleInputError
 @dataclass(frozen=True)
 class ParamSpec:
     name: str
-    type: str  # "int", "float", "str", "bool", "int_list"
+    type: str  # "int", "float", "str", "bool", "int_list", "float_list"
     default: Any
     help: str
     choices: tuple | None = None
@@ -42,6 +42,17 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("input_dropout", "float", 0.0, "dense: dropout rate on the inputs (0 = none)", bounds=(0.0, 0.99)),
     ParamSpec("l2", "float", 0.0, "L2 weight decay on dense/conv kernels (0 = none)", bounds=(0.0, None)),
     ParamSpec("loss", "str", "auto", "auto = categorical cross-entropy for classifiers, mse for regressors/autoencoders", ("auto", "mse", "mae")),
+    ParamSpec(
+        "regression_head",
+        "str",
+        "mean",
+        "dense regression: mean = one output (loss mse/mae); gaussian = mean and log-variance, Gaussian NLL loss; "
+        "quantile = one output per entry of quantiles, pinball loss (both need loss: auto)",
+        ("mean", "gaussian", "quantile"),
+    ),
+    ParamSpec(
+        "quantiles", "float_list", [0.05, 0.5, 0.95], "regression_head quantile: the quantile levels predicted, strictly increasing", bounds=(0.001, 0.999)
+    ),
     # optimization
     ParamSpec("optimizer", "str", "sgd", "optimizer", ("sgd", "adam", "rmsprop")),
     ParamSpec("learning_rate", "float", 0.001, "learning rate of the optimizer", bounds=(0.0, None)),
@@ -86,6 +97,16 @@ def _coerce(spec: ParamSpec, value, where: str):
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             fail()
         value = list(value)
+    elif spec.type == "float_list":
+        if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+            fail()
+        value = [float(v) for v in value]
+        if any(b <= a for a, b in zip(value, value[1:])):
+            raise CandleInputError(f"{value!r} is not strictly increasing ({spec.help})", where=where)
+        low, high = spec.bounds or (None, None)
+        if any((low is not None and v < low) or (high is not None and v > high) for v in value):
+            raise CandleInputError(f"{value!r} has values outside [{low}, {high}] ({spec.help})", where=where)
+        return value
     if spec.choices and value not in spec.choices:
         raise CandleInputError(f"{value!r} is not one of {list(spec.choices)}", where=where)
     if spec.bounds:
@@ -103,7 +124,19 @@ def resolve_params(*layers: dict, where: str = "params") -> dict:
             if name not in SPECS_BY_NAME:
                 raise CandleInputError(f"unknown hyperparameter; known: {sorted(SPECS_BY_NAME)}", where=f"{where}.{name}")
             resolved[name] = _coerce(SPECS_BY_NAME[name], value, f"{where}.{name}")
+    _check_head(resolved, where)
     return resolved
+
+
+def _check_head(params: dict, where: str) -> None:
+    """A gaussian or quantile head belongs to a dense regressor, and brings its own loss."""
+    head = params["regression_head"]
+    if head == "mean":
+        return
+    if (params["model"], params["task"]) != ("dense", "regression"):
+        raise CandleInputError(f"regression_head {head} needs model: dense and task: regression", where=f"{where}.regression_head")
+    if params["loss"] != "auto":
+        raise CandleInputError(f"regression_head {head} trains with its own loss (Gaussian NLL or pinball); leave loss: auto", where=f"{where}.loss")
 
 
 def canonical_json(obj) -> str:

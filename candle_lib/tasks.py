@@ -2,7 +2,8 @@
 
 - ``ClassificationTask``: labels as one-hot targets with a softmax output, or as the codewords
   of a binary/error-correcting code with a sigmoid output (decoded to the nearest codeword);
-- ``RegressionTask``: a numeric ``target`` column of the sample table, linear output;
+- ``RegressionTask``: a numeric ``target`` column of the sample table, linear output (the
+  Gaussian and quantile heads are in :mod:`candle_lib.heads`);
 - ``AutoencoderTask``: the input itself (P1B1), scored by reconstruction error and correlation.
 """
 
@@ -103,5 +104,9 @@ def task_for(params: dict, classes: list[str], encoding: str, n_features: int):
     if params["model"] == "p1b1":
         return AutoencoderTask(n_features, loss)
     if params["model"] == "dense" and params["task"] == "regression":
+        if params.get("regression_head", "mean") != "mean":
+            from .heads import head_task
+
+            return head_task(params)
         return RegressionTask(loss)
     return ClassificationTask(classes, encoding)

@@ -30,6 +30,8 @@ NT3_DEFAULTS = {
     "input_dropout": 0.0,
     "l2": 0.0,
     "loss": "auto",
+    "regression_head": "mean",
+    "quantiles": [0.05, 0.5, 0.95],
     "optimizer": "sgd",
     "learning_rate": 0.001,
     "batch_size": 20,

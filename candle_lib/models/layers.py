@@ -23,3 +23,21 @@ def output_layer(x, n_outputs: int, activation: str):
     """The output units; computed in float32 so mixed precision never rounds probabilities."""
     x = keras.layers.Dense(n_outputs, name="logits")(x)
     return keras.layers.Activation(activation, dtype="float32", name="outputs")(x)
+
+
+@keras.saving.register_keras_serializable(package="candle_lib")
+class StopGradient(keras.layers.Layer):
+    """Passes its input on, but no gradient back (safe-mode loadable, unlike a Lambda)."""
+
+    def call(self, x):
+        return keras.ops.stop_gradient(x)
+
+
+def gaussian_output(x):
+    """Mean and log-variance outputs. The log-variance reads the hidden features without
+    training them: the hidden layers learn from the mean's gradient only (weighted by 1/σ² per
+    row), so on unstandardized targets a growing variance cannot stall the mean's fit."""
+    mean = keras.layers.Dense(1, name="mean")(x)
+    log_variance = keras.layers.Dense(1, name="log_variance")(StopGradient(name="detach")(x))
+    x = keras.layers.Concatenate(name="mean_log_variance")([mean, log_variance])
+    return keras.layers.Activation("linear", dtype="float32", name="outputs")(x)
