@@ -33,6 +33,7 @@ from .atomic import atomic_path, write_json
 from .block_normalize import BLOCK_NORMALIZATIONS
 from .dataset import load_prepared, select_block, sha256_file
 from .errors import CandleInputError
+from .params import trial_id
 
 BUNDLE_FORMAT = "candle-production/1"
 BUNDLE_FILES = ("model.keras", "preprocessing.json")
@@ -70,7 +71,7 @@ def preprocessing_record(trial_dir, prepared_dir, ingested_genes: pd.DataFrame, 
         block = None
     return {
         "format": BUNDLE_FORMAT,
-        "trial": {"id": trial_dir.name, "role": spec["role"]["kind"], "prepared": data.manifest.get("prep_id", Path(prepared_dir).name)},
+        "trial": {"id": trial_id(spec), "role": spec["role"]["kind"], "prepared": data.manifest.get("prep_id", Path(prepared_dir).name)},
         "source": source,
         "ingested": ingested,
         "normalization": preparation["normalization"],

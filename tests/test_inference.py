@@ -15,7 +15,7 @@ from candle_lib.atomic import write_json, write_table
 from candle_lib.dataset import load_prepared
 from candle_lib.errors import CandleInputError
 from candle_lib.inference import check_gene_set, ensemble_uncertainty, model_inputs, predict_samples, read_new_samples
-from candle_lib.params import resolve_params, trial_spec
+from candle_lib.params import resolve_params, trial_id, trial_spec
 from candle_lib.production import export_bundle, read_bundle
 from candle_lib.scaling import fit_scaler, scaler_to_json
 from candle_lib.synthetic import synthetic_nt3_cohort
@@ -210,4 +210,5 @@ def test_an_ensemble_averages_its_members(bundle, cohort, tmp_path):
     np.testing.assert_allclose(two[["prob_normal", "prob_tumor"]], one[["prob_normal", "prob_tumor"]])
     np.testing.assert_allclose(two["mutual_information"], 0.0, atol=1e-12)  # identical members agree
     np.testing.assert_allclose(two[["sd_normal", "sd_tumor"]], 0.0)
-    assert json.loads((bundle / "preprocessing.json").read_text())["trial"]["id"] == "0123456789ab"
+    trial = json.loads((bundle.parent / "trials" / "0123456789ab" / "params.json").read_text())
+    assert json.loads((bundle / "preprocessing.json").read_text())["trial"]["id"] == trial_id(trial)
