@@ -1,0 +1,16 @@
+"""Adapter: the autoencoder trial's reconstruction beside PCA and the training mean."""
+
+from pathlib import Path
+
+from candle_lib.atomic import write_table
+from candle_lib.steps import run_logged
+from candle_lib.tda.representation import representation_table
+
+
+def main(sm):
+    table = representation_table(Path(sm.input.metrics).parent, Path(sm.input.manifest).parent, sm.params.split)
+    write_table(sm.output.table, table)
+    print(table.to_string(index=False))
+
+
+run_logged(snakemake.log[0], main, snakemake)  # noqa: F821
