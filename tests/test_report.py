@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -112,3 +114,17 @@ def test_report_is_self_contained_with_captions_plots_and_data_summary(tmp_path)
     rules = {node["rule"] for node in graph["data"][0]["values"]}
     assert {"prepare_dataset", "train_trial", "aggregate_hpo", "train_final", "data_summary", "report_tables"} <= rules
     assert "CANDLE on Snakemake" in _script_json(html, "workflow-desc")
+
+    # and it renders offline: headless Chromium with every network request sent to a dead proxy
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:
+        dom = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9", f"--user-data-dir={tmp_path / 'profile'}",
+             "--virtual-time-budget=10000", "--dump-dom", (tmp_path / "report.html").as_uri()],
+            capture_output=True, text=True, timeout=120, check=True,
+        ).stdout
+        rendered = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", dom, flags=re.S)  # what the scripts built
+        assert '<div id="loading-screen" style="display: none;">' in rendered
+        app = rendered.split('<div id="app">', 1)[1]
+        for category in ("1. Data", "2. Hyperparameter search", "6. Final test"):
+            assert category in app
