@@ -17,4 +17,4 @@ rule all:
     default_target: True
     input:
         rules.hpo.input,
-        rules.report.input,
+        SUMMARY_REPORT_FILES,

@@ -1,7 +1,7 @@
 # The report (`snakemake --report report.html`): every result flagged with report() and a
-# caption under report/ joins it, by category; the workflow graph comes with it. This module
-# adds the data summary and HTML tables of the search and the final test metrics; the search's
-# plots are flagged where they are made (rules/hpo.smk).
+# caption under report/ joins it, by category, with the workflow graph. This module adds the
+# data summary and HTML tables of the search and the final test metrics; the plots of the
+# search, CV, UQ and training-data analysis are flagged where they are made.
 
 
 report: "../report/workflow.rst"
@@ -62,7 +62,19 @@ rule report_tables:
         "../scripts/report_tables.py"
 
 
+# the data summary and the search's tables: built by the default target (all)
+SUMMARY_REPORT_FILES = [
+    *rules.report_tables.output,
+    *([] if DRUG_RESPONSE else rules.data_summary.output),
+]
+
+
+# Every stage the report shows: `snakemake report` runs them all, then
+# `snakemake report --report report.html` puts them in one file.
 rule report:
     input:
-        rules.report_tables.output,
-        [] if DRUG_RESPONSE else rules.data_summary.output,
+        SUMMARY_REPORT_FILES,
+        rules.hpo.input,
+        rules.cv.input,
+        rules.uq.input if UQ is not None else [],
+        rules.tda.input,
