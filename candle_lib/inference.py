@@ -33,7 +33,7 @@ from .features import _unversioned
 from .ingest import _text_header, read_count_matrix, validate_counts, validate_matrix
 from .normalize import normalize_to_float32
 from .production import read_bundle
-from .tasks import ClassificationTask
+from .tasks import ClassificationTask, task_for
 from .trial_model import TrialModel
 from .scaling import scaler_from_json
 
@@ -166,30 +166,38 @@ def ensemble_uncertainty(probabilities: np.ndarray) -> dict[str, np.ndarray]:
     return {"predictive_entropy": total, "expected_entropy": expected, "mutual_information": total - expected, "sd": p.std(axis=0)}
 
 
-def member_outputs(record: dict, predictor: TrialModel, x: np.ndarray) -> np.ndarray:
-    """Class probabilities (classification: decoded from the label encoding) or predictions."""
+def member_outputs(record: dict, predictor: TrialModel, x: np.ndarray) -> pd.DataFrame:
+    """One member's numbers per sample: ``prob_<class>`` (classification, decoded from the
+    label encoding) or the regression task's columns (``prediction``, and ``variance`` or
+    ``q_<level>`` for a Gaussian or quantile head)."""
     outputs = predictor.predict(x)
-    if record["labels"]["task"] == "regression":
-        return outputs[:, :1]
-    return ClassificationTask(record["labels"]["classes"], record["labels"]["encoding"]).class_probabilities(outputs)
+    labels = record["labels"]
+    if labels["task"] == "classification":
+        probabilities = ClassificationTask(labels["classes"], labels["encoding"]).class_probabilities(outputs)
+        return pd.DataFrame(probabilities, columns=[f"prob_{name}" for name in labels["classes"]])
+    rows = pd.DataFrame({"sample_id": np.arange(len(x)), "split": "new", "target": np.nan})
+    frame = task_for(record["params"], [], "one_hot", x.shape[1]).predictions(rows, None, outputs)
+    return frame.drop(columns=["sample_id", "split", "target"])
 
 
-def predictions_table(sample_ids, records: list[dict], outputs: np.ndarray) -> pd.DataFrame:
-    """One row per sample: ``sample_id``, then ``pred_label`` and ``prob_<class>`` (or
-    ``prediction``); for several members also the uncertainty (``sd_<class>`` or ``sd``)."""
+def predictions_table(sample_ids, records: list[dict], members: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per sample: ``sample_id``, then ``pred_label`` and ``prob_<class>`` (or the
+    regression columns), averaged over the members; for several members also their
+    uncertainty: :func:`ensemble_uncertainty` with ``sd_<class>``, or for regression ``sd``, the
+    members' population standard deviation of ``prediction``."""
+    stacked = np.stack([member.to_numpy(dtype=np.float64) for member in members])
+    mean = pd.DataFrame(stacked.mean(axis=0), columns=members[0].columns)
     frame = pd.DataFrame({"sample_id": list(sample_ids)})
-    mean = outputs.mean(axis=0)
     if records[0]["labels"]["task"] == "regression":
-        frame["prediction"] = mean[:, 0]
-        if len(outputs) > 1:
-            frame["sd"] = outputs[:, :, 0].std(axis=0)
+        frame = pd.concat([frame, mean], axis=1)
+        if len(members) > 1:
+            frame["sd"] = stacked[:, :, list(members[0].columns).index("prediction")].std(axis=0)
         return frame
     classes = records[0]["labels"]["classes"]
-    frame["pred_label"] = [classes[c] for c in mean.argmax(axis=1)]
-    for k, name in enumerate(classes):
-        frame[f"prob_{name}"] = mean[:, k]
-    if len(outputs) > 1:
-        spread = ensemble_uncertainty(outputs)
+    frame["pred_label"] = [classes[c] for c in mean.to_numpy().argmax(axis=1)]
+    frame = pd.concat([frame, mean], axis=1)
+    if len(members) > 1:
+        spread = ensemble_uncertainty(stacked)
         for key in ("predictive_entropy", "expected_entropy", "mutual_information"):
             frame[key] = spread[key]
         for k, name in enumerate(classes):
@@ -223,4 +231,4 @@ def predict_samples(bundles, input_path, *, fmt: str = "counts", orientation: st
             inputs[key] = model_inputs(record, table, fmt, str(input_path))
         outputs.append(member_outputs(record, load_bundle_model(bundle, record), inputs[key]))
         log(f"{bundle}: predicted with trial {record['trial']['id']}")
-    return predictions_table(table.index, records, np.stack(outputs))
+    return predictions_table(table.index, records, outputs)

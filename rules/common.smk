@@ -236,3 +236,74 @@ def hpo_plot(name):
         category=REPORT_HPO,
         labels={"result": name.removesuffix(".png")},
     )
+
+
+# ---- Production inference (rules/infer.smk): the models infer.models names, and their inputs.
+from candle_lib.params import trial_id
+
+INGESTED = "results/data/ingested"
+
+
+def infer_model_names():
+    """infer.models as bundle names: final, or the trial ids of an ensemble."""
+    models = config["infer"]["models"]
+    if models == "final":
+        return ["final"]
+    return [Path(m).name for m in models]
+
+
+def register_saved_trials(names):
+    """Trials of infer.models that no configured workflow asks for but that lie in
+    results/trials join the registry from their params.json, so that the DAG knows them (and
+    retrains one whose prepared dataset changed); others must come from a workflow's checkpoint.
+    """
+    saved = {}
+    for name in names:
+        params = Path(f"results/trials/{name}/params.json")
+        if name == "final" or name in TRIALS or not params.exists():
+            continue
+        spec = json.loads(params.read_text())
+        if trial_id(spec) != name:
+            raise WorkflowError(
+                f"config key 'infer.models': results/trials/{name}/params.json describes trial {trial_id(spec)}"
+            )
+        saved[name] = spec
+    return register_trials(saved)
+
+
+register_saved_trials(infer_model_names())
+
+
+def export_inputs(wildcards):
+    """A deployed model's trial (metrics.json; model.keras beside it), its prepared dataset,
+    and the ingested genes the normalization reads."""
+    if DRUG_RESPONSE:
+        raise WorkflowError(
+            "production inference serves expression models; drug-response models join several tables"
+        )
+    if wildcards.deployed == "final":
+        inputs = best_dataset(wildcards)
+        inputs["trial"] = "results/hpo/final/metrics.json"
+    else:
+        inputs = prepared_files(trial_spec_of(wildcards.deployed)["data"])
+        inputs["trial"] = f"results/trials/{wildcards.deployed}/metrics.json"
+    inputs["genes"] = f"{INGESTED}/features.parquet"
+    inputs["values"] = f"{INGESTED}/values.npy"
+    return inputs
+
+
+def new_samples(wildcards):
+    if not config["infer"]["input"]:
+        raise WorkflowError(
+            "config key 'infer.input': set it to the table of the samples to predict"
+        )
+    return config["infer"]["input"]
+
+
+def predictions_of_known_models(wildcards):
+    """The predictions, once every model of infer.models is known (checked here, in the target,
+    so that an unknown one is an error even when an older predictions file exists)."""
+    for name in infer_model_names():
+        if name != "final":
+            trial_spec_of(name)
+    return rules.predict_samples.output[0]

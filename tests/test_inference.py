@@ -34,7 +34,7 @@ def prepared(tmp_path_factory):
     return make_prepared(tmp_path_factory.mktemp("prep") / "prep-00000000", **COHORT)
 
 
-def fake_trial(directory, prepared, *, lambda_layer=False):
+def fake_trial(directory, prepared, *, lambda_layer=False, regression=False):
     """A finished trial of a dense classifier: a Keras model, its scaler fitted on the training
     rows, params.json and metrics.json (untrained weights: inference does not care)."""
     import keras
@@ -43,12 +43,13 @@ def fake_trial(directory, prepared, *, lambda_layer=False):
     n_features = data.matrix.shape[1]
     inputs = keras.Input((n_features,))
     hidden = keras.layers.Lambda(lambda t: t * 2.0)(inputs) if lambda_layer else inputs
-    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(hidden))
+    head = keras.layers.Dense(1) if regression else keras.layers.Dense(2, activation="softmax")
+    model = keras.Model(inputs, head(hidden))
     directory.mkdir(parents=True)
     model.save(directory / "model.keras")
     scaler = fit_scaler("standard", np.asarray(data.matrix[data.rows("train")]))
     (directory / "scaler.json").write_text(scaler_to_json("standard", scaler))
-    params = resolve_params({"model": "dense", "dense": [4], "scaling": "standard"})
+    params = resolve_params({"model": "dense", "dense": [4], "scaling": "standard", "task": "regression" if regression else "classification"})
     write_json(directory / "params.json", trial_spec(params, role={"kind": "final", "train": ["train", "val"], "eval": "test"}, data=prepared.name))
     write_json(directory / "metrics.json", {"status": "ok", "failure_reason": None})
     return directory
@@ -212,3 +213,23 @@ def test_an_ensemble_averages_its_members(bundle, cohort, tmp_path):
     np.testing.assert_allclose(two[["sd_normal", "sd_tumor"]], 0.0)
     trial = json.loads((bundle.parent / "trials" / "0123456789ab" / "params.json").read_text())
     assert json.loads((bundle / "preprocessing.json").read_text())["trial"]["id"] == trial_id(trial)
+
+
+def test_a_regressor_predicts_its_model_on_the_scaled_features(tmp_path, prepared, cohort):
+    import keras
+
+    genes = tmp_path / "genes.parquet"
+    write_table(genes, cohort.genes)
+    trial = fake_trial(tmp_path / "trial", prepared, regression=True)
+    export_bundle(trial, prepared, genes, tmp_path / "bundle", source="synthetic", ingested="counts")
+    data = load_prepared(prepared)
+    rows = data.rows("test")
+    ids = list(data.samples["sample_id"].to_numpy()[rows])
+    path = counts_file(tmp_path / "new.tsv", cohort, ids, orientation="samples_by_genes")
+    got = predict_samples([tmp_path / "bundle", tmp_path / "bundle"], path, fmt="counts", log=lambda m: None)
+    assert list(got.columns) == ["sample_id", "prediction", "sd"]
+    state = json.loads((trial / "scaler.json").read_text())["state"]
+    scaled = (np.asarray(data.matrix[rows], dtype=np.float64) - state["mean_"]) / state["scale_"]
+    expected = keras.saving.load_model(trial / "model.keras").predict(scaled.astype(np.float32), verbose=0)[:, 0]
+    np.testing.assert_allclose(got["prediction"], expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(got["sd"], 0.0)
