@@ -307,3 +307,60 @@ def predictions_of_known_models(wildcards):
         if name != "final":
             trial_spec_of(name)
     return rules.predict_samples.output[0]
+
+
+# ---- Uncertainty quantification (rules/uq.smk): the members of the uq section, its outputs.
+from candle_lib.uq.ensembles import uq_plan
+
+UQ_DIR = "results/uq"
+
+try:
+    UQ = uq_plan(config, PREP_ID, drug_response=DRUG_RESPONSE)
+    UQ_ERROR = None
+    register_trials(UQ.trials)
+except CandleInputError as error:  # only the uq target needs a valid uq section
+    UQ, UQ_ERROR = None, error
+
+
+def uq_plot(name):
+    return report(
+        f"{UQ_DIR}/{name}.png",
+        caption=f"../report/uq_{name}.rst",
+        category=REPORT_UQ,
+        labels={"result": name.replace("_", " ")},
+    )
+
+
+def uq_outputs():
+    """Tables of every UQ run, plus the plots (and interval table) of the members' task."""
+    outputs = {
+        "members": f"{UQ_DIR}/members.tsv",
+        "summary": f"{UQ_DIR}/summary.tsv",
+        "predictions": f"{UQ_DIR}/predictions.parquet",
+    }
+    if UQ.task == "regression":
+        return {
+            **outputs,
+            "intervals": f"{UQ_DIR}/intervals.tsv",
+            "calibration_curve": uq_plot("calibration_curve"),
+        }
+    return {
+        **outputs,
+        "reliability": uq_plot("reliability"),
+        "risk_coverage": uq_plot("risk_coverage"),
+    }
+
+
+def uq_inputs(wildcards):
+    ids = [member["trial_id"] for member in UQ.members]
+    inputs = {
+        "metrics": trial_files(ids, "metrics.json"),
+        "predictions": trial_files(ids, "predictions.parquet"),
+    }
+    if UQ.mc_trial:
+        inputs["mc_dropout"] = f"{UQ_DIR}/mc_dropout/samples.parquet"
+    return inputs
+
+
+def uq_config_error(wildcards):
+    raise WorkflowError(f"invalid config: {UQ_ERROR}")

@@ -76,6 +76,8 @@ def uq_plan(config: dict, prep: str, *, drug_response: bool = False) -> UQPlan:
     if plan.task == "regression" and base["regression_head"] == "mean" and uq["members"] < 2:
         raise CandleInputError("one member with a mean head has no predictive variance: use members >= 2 or a gaussian/quantile regression_head", where="uq.members")
     _check_mc_dropout(uq, base, drug_response)
+    if drug_response and uq["ensemble"] != "seed":
+        raise CandleInputError("prepared drug responses have no bootstrap or subsample columns yet: use ensemble: seed", where="uq.ensemble")
     for m in range(uq["members"]):
         role, column = _member_role(uq, config["data"]["splits"], m)
         seed = base["rng_seed"] + m if uq["ensemble"] == "seed" else base["rng_seed"]
