@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from scipy.stats import entropy
 
 from .block_normalize import squash
 from .errors import CandleInputError
@@ -35,6 +34,7 @@ from .normalize import normalize_to_float32
 from .production import read_bundle
 from .tasks import ClassificationTask, task_for
 from .trial_model import TrialModel
+from .uq.classification import entropy, mutual_information
 from .scaling import scaler_from_json
 
 FORMATS = ("counts", "matrix")
@@ -157,13 +157,17 @@ def load_bundle_model(bundle_dir, record: dict) -> TrialModel:
 
 def ensemble_uncertainty(probabilities: np.ndarray) -> dict[str, np.ndarray]:
     """Uncertainty of an ensemble's class probabilities, shape (members, samples, classes), in
-    nats: ``predictive_entropy`` H(mean_m p_m) (total), ``expected_entropy`` mean_m H(p_m)
-    (aleatoric), ``mutual_information`` their difference (epistemic: the members' disagreement),
-    and ``sd``, the members' population standard deviation (ddof 0) of each class probability."""
+    nats (:mod:`candle_lib.uq.classification`): ``predictive_entropy`` H(mean_m p_m) (total),
+    ``expected_entropy`` mean_m H(p_m) (aleatoric), ``mutual_information`` their difference
+    (epistemic: the members' disagreement), and ``sd``, the members' population standard
+    deviation (ddof 0) of each class probability."""
     p = np.asarray(probabilities, dtype=np.float64)
-    total = entropy(p.mean(axis=0), axis=1)
-    expected = entropy(p, axis=2).mean(axis=0)
-    return {"predictive_entropy": total, "expected_entropy": expected, "mutual_information": total - expected, "sd": p.std(axis=0)}
+    return {
+        "predictive_entropy": entropy(p.mean(axis=0)),
+        "expected_entropy": entropy(p).mean(axis=0),
+        "mutual_information": mutual_information(p),
+        "sd": p.std(axis=0),
+    }
 
 
 def member_outputs(record: dict, predictor: TrialModel, x: np.ndarray) -> pd.DataFrame:
