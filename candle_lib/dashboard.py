@@ -79,7 +79,7 @@ function duration(s) {
 function setText(id, text) { document.getElementById(id).textContent = text; }
 
 function columns() {
-  const cols = [["trial_id", "trial"], ["state", "state"], ["objective", summary.objective.metric],
+  const cols = [["trial_id", "trial"], ["state", "state"], ["role", "role"], ["objective", summary.objective.metric],
                 ["wall_seconds", "seconds"], ["epochs", "epochs"]];
   for (const name of summary.varied) cols.push(["param:" + name, name]);
   cols.push(["failure_reason", "failure reason"]);

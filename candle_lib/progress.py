@@ -38,6 +38,7 @@ TRIAL_ID = re.compile(r"^[0-9a-f]{12}$")
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+)\b")
 STALE_AFTER = 900.0  # seconds without a file change before a running trial counts as stalled
 N_SLOWEST = 5
+HOLDOUT_KIND = "holdout"  # the role of search trials (candle_lib.search.plan.HOLDOUT)
 
 
 @dataclass
@@ -180,6 +181,27 @@ def _varied(trials: list[TrialProgress]) -> list[str]:
     return varied
 
 
+def _role_counts(trials: list[TrialProgress]) -> dict:
+    """{role kind: {state: count}} ("starting": trials without params.json yet)."""
+    roles: dict = {}
+    for t in trials:
+        by_state = roles.setdefault(t.role or "starting", {})
+        by_state[t.state] = by_state.get(t.state, 0) + 1
+    return dict(sorted(roles.items()))
+
+
+def _roles(dirs) -> dict:
+    """Role counts of every trial directory (those of other workflows too): states from the
+    presence of metrics.json only, without reading more."""
+    trials = []
+    for d in dirs:
+        spec = _read_json(d / "params.json") or {}
+        metrics = _read_json(d / "metrics.json") if (d / "metrics.json").exists() else None
+        state = "running" if metrics is None else ("ok" if metrics.get("status") == "ok" else "failed")
+        trials.append(TrialProgress(trial_id=d.name, state=state, role=(spec.get("role") or {}).get("kind")))
+    return _role_counts(trials)
+
+
 def study_objective(root, config: dict | None = None) -> dict | None:
     """{metric, direction} of the study: the config's ``hpo.objective``, else the one recorded in
     ``results/hpo/best.json``; None when neither is known (each trial's own objective is used)."""
@@ -214,7 +236,10 @@ def summarize_study(
     if planned_ids is not None:
         n_other = sum(d.name not in planned_ids for d in dirs)
         dirs = [d for d in dirs if d.name in planned_ids]
+    roles = _roles(trial_directories(root)) if planned_ids is not None else None
     trials = [read_trial_progress(d, metric=metric, now=now, stale_after=stale_after) for d in dirs]
+    if roles is None:
+        roles = _role_counts(trials)
     if direction is None:
         directions = {(_read_json(d / "metrics.json") or {}).get("objective", {}).get("direction") for d in dirs}
         directions.discard(None)
@@ -230,14 +255,18 @@ def summarize_study(
     pending = max(0, remaining - counts["running"] - counts["stalled"]) if total is not None else None
 
     finished = sorted((t for t in trials if t.finished is not None), key=lambda t: (t.finished, t.trial_id))
+    # the best of the search: holdout trials, where there are any (not CV folds, UQ members, ...)
+    searched = HOLDOUT_KIND if any(t.role == HOLDOUT_KIND for t in trials) else None
     history = []
     best_value = None
     sign = 1.0 if direction == "minimize" else -1.0
     best_trial = None
-    for position, t in enumerate(finished, start=1):
+    for t in finished:
+        if searched is not None and t.role != searched:
+            continue
         if t.objective is not None and (best_value is None or sign * t.objective < sign * best_value):
             best_value, best_trial = t.objective, t
-        history.append({"n": position, "trial_id": t.trial_id, "state": t.state, "objective": t.objective, "best": best_value, "finished": t.finished})
+        history.append({"n": len(history) + 1, "trial_id": t.trial_id, "state": t.state, "objective": t.objective, "best": best_value, "finished": t.finished})
 
     intervals = [(t.started, t.finished) for t in finished]
     intervals += [(t.started, t.last_activity) for t in trials if t.finished is None]
@@ -262,6 +291,7 @@ def summarize_study(
         "generated": now,
         "objective": {"metric": metric, "direction": direction},
         "counts": {**counts, "done": done, "total": total, "pending": pending, "other": n_other},
+        "roles": roles,
         "best": None if best_trial is None else {"trial_id": best_trial.trial_id, "value": best_value, "params": {n: best_trial.params.get(n) for n in varied}},
         "busy_seconds": busy,
         "rate_per_hour": rate * 3600 if rate else None,
@@ -308,6 +338,9 @@ def format_status(summary: dict, *, max_failed: int = 10) -> str:
     lines.append(line + ("; total unknown (give --config)" if c["pending"] is None else f", {c['pending']} pending"))
     if c["other"]:
         lines.append(f"  ({c['other']} other trial directories are not part of this search)")
+    if len(set(summary["roles"]) - {"starting"}) > 1:  # trials of other workflows too
+        parts = [f"{kind} " + "/".join(f"{n} {state}" for state, n in sorted(states.items())) for kind, states in summary["roles"].items()]
+        lines.append("all trial directories by role: " + ", ".join(parts))
     best = summary["best"]
     if best:
         lines.append(f"best so far: {objective['metric']}={_value(best['value'])}  trial {best['trial_id']}  {_params_text(best['params'])}".rstrip())

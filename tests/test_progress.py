@@ -13,7 +13,7 @@ from candle_lib.progress import busy_seconds, format_status, planned_trials, sum
 from conftest import tiny_config
 
 NOW = 10_000.0
-IDS = {name: name * 12 for name in "abcdefg"}  # a: ok, b: ok (best), c: failed, d: running, e: stalled
+IDS = {name: name * 12 for name in "abcdefg8"}  # a: ok, b: ok (best), c: failed, d: running, e: stalled
 
 
 def _touch(path, mtime):
@@ -116,6 +116,23 @@ def test_searched_dimensions_name_the_columns(study):
     s = summarize_study(study, varied=["dropout", "data.normalization", "data.features"], now=NOW)
     assert s["varied"] == ["dropout", "data"]
     assert s["best"]["params"] == {"dropout": 0.1, "data": "prep-00000000"}
+
+
+def test_trials_of_other_workflows_are_counted_by_role_but_never_best(study):
+    """A CV fold with a lower loss is not the search's best; with a plan it is 'other'."""
+    fold = _trial(study, "8", lr=0.5, started=9200, metrics=_metrics("ok", 0.01, 0.99, 3.0), finished=9203)
+    spec = json.loads((fold / "params.json").read_text())
+    _write(fold / "params.json", {**spec, "role": {"kind": "fold", "fold": 0}}, 9200)
+    s = summarize_study(study, now=NOW)
+    assert s["best"]["trial_id"] == IDS["b"]
+    assert [h["trial_id"] for h in s["history"]] == [IDS["a"], IDS["b"], IDS["c"]]  # the search's own
+    assert s["counts"]["done"] == 4  # every trial directory counts without a plan
+    assert s["roles"] == {"fold": {"ok": 1}, "holdout": {"failed": 1, "ok": 2, "running": 1, "stalled": 1}, "starting": {"running": 1}}
+    planned = summarize_study(study, planned=[IDS[k] for k in "abcdef"], now=NOW)
+    assert planned["counts"]["other"] == 1 and planned["counts"]["done"] == 3
+    # roles cover every directory; states from metrics.json alone (no stalled check)
+    assert planned["roles"] == {"fold": {"ok": 1}, "holdout": {"failed": 1, "ok": 2, "running": 2}, "starting": {"running": 1}}
+    assert "all trial directories by role: fold 1 ok, holdout 1 failed/2 ok/2 running, starting 1 running" in format_status(planned)
 
 
 def test_objective_comes_from_the_trials_without_a_config(study):
