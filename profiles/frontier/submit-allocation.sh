@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ALLOCATION mode on Frontier (8 GCDs per node): submit one batch job of N nodes; inside it, Snakemake
-# runs with profiles/frontier/allocation and launches every job as an srun step on one GPU.
+# runs with profiles/frontier/allocation and starts every job as a background srun step
+# (bin/candle-step), training jobs on one GPU each.
 #   profiles/frontier/submit-allocation.sh [sbatch options] [-- snakemake options]
 #   e.g. profiles/frontier/submit-allocation.sh -A PROJ123 -N 4 -t 2:00:00 -- --configfile my.yaml
 # Site options, given before yours: --partition=batch --constraint=nvme --gpus-per-node=8 --exclusive
@@ -25,7 +26,14 @@ shift
 nodes=${SLURM_JOB_NUM_NODES:-1}
 cores=$(( ${SLURM_CPUS_ON_NODE:-1} * nodes ))
 gpus=$(( ${SLURM_GPUS_ON_NODE:-0} * nodes ))
+# each step asks for its cores' share of the node's memory (without --mem a step takes all of it
+# and the steps run one at a time)
+if [ -n "${SLURM_MEM_PER_NODE:-}" ] && [ -z "${CANDLE_MEM_PER_CPU:-}" ]; then
+    export CANDLE_MEM_PER_CPU=$(( SLURM_MEM_PER_NODE / ${SLURM_CPUS_ON_NODE:-1} ))
+fi
 snakemake=$repo/.venv/bin/snakemake; [ -x "$snakemake" ] || snakemake=snakemake
+[ -d "$repo/.venv/bin" ] && export PATH=$repo/.venv/bin:$PATH
 echo "allocation ${SLURM_JOB_ID:-?}: $nodes node(s), $cores cores, $gpus GPUs"
+# --jobs: at most one step per core at a time (bin/candle-step starts each job as an srun step)
 exec "$snakemake" --snakefile "$repo/Snakefile" --profile "$here/allocation" \
-    --cores "$cores" --resources gpus="$gpus" "$@"
+    --jobs "$cores" --resources gpus="$gpus" "$@"

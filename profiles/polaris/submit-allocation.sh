@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ALLOCATION mode on Polaris (PBS Pro, 4 A100 per node): submit one batch job of N nodes; inside
-# it, Snakemake runs on the first node with profiles/polaris/allocation and starts every training
-# job with mpiexec on one free (node, GPU) slot (profiles/polaris/bin/candle-gpu-step).
+# it, Snakemake runs on the first node with profiles/polaris/allocation and starts every job in
+# the background with mpiexec (bin/candle-step), a training job on one free (node, GPU) slot.
 #   profiles/polaris/submit-allocation.sh [qsub options] [-- snakemake options]
 #   e.g. profiles/polaris/submit-allocation.sh -A PROJ123 -l select=4:system=polaris -l walltime=2:00:00
 # Site options, given before yours: -q prod -l filesystems=home:eagle (CANDLE_QSUB_DEFAULTS replaces them).
@@ -25,7 +25,8 @@ nodes=$(sort -u "$PBS_NODEFILE" | wc -l)
 snakemake=$repo/.venv/bin/snakemake; [ -x "$snakemake" ] || snakemake=snakemake
 export PATH=$repo/.venv/bin:$PATH
 echo "allocation ${PBS_JOBID:-?}: $nodes node(s)"
+# --jobs: at most one step per core at a time (bin/candle-step starts each job with mpiexec, in the background)
 # shellcheck disable=SC2086  # the snakemake options are a word list
 exec "$snakemake" --snakefile "$repo/Snakefile" --profile "$here/allocation" \
-    --cores $(( nodes * ${CANDLE_CORES_PER_NODE:-32} )) --resources gpus=$(( nodes * ${CANDLE_GPUS_PER_NODE:-4} )) \
+    --jobs $(( nodes * ${CANDLE_CORES_PER_NODE:-32} )) --resources gpus=$(( nodes * ${CANDLE_GPUS_PER_NODE:-4} )) \
     ${CANDLE_SNAKEMAKE_ARGS:-}

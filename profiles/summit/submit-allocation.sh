@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ALLOCATION mode on Summit (LSF; the template for other LSF sites): submit one batch job of N
 # nodes; inside it, Snakemake runs on the launch node with profiles/summit/allocation and starts
-# every job with jsrun (training jobs: one resource set of 7 cores + 1 GPU; 6 per node).
+# every job in the background with jsrun (bin/candle-step; training jobs: one resource set of 7 cores + 1 GPU; 6 per node).
 #   profiles/summit/submit-allocation.sh [bsub options] [-- snakemake options]
 #   e.g. profiles/summit/submit-allocation.sh -P PROJ123 -nnodes 4 -W 120 -- --configfile my.yaml
 # Site options, given before yours: -q batch -alloc_flags NVME (CANDLE_BSUB_DEFAULTS replaces them).
@@ -26,5 +26,7 @@ nodes=$(tr ' ' '\n' <<<"${LSB_MCPU_HOSTS:-}" | awk 'NR % 2 == 1 && $1 !~ /batch|
 nodes=$(( nodes > 0 ? nodes : 1 ))
 snakemake=$repo/.venv/bin/snakemake; [ -x "$snakemake" ] || snakemake=snakemake
 echo "allocation ${LSB_JOBID:-?}: $nodes node(s), $(( nodes * 42 )) cores, $(( nodes * 6 )) GPUs"
+[ -d "$repo/.venv/bin" ] && export PATH=$repo/.venv/bin:$PATH
+# --jobs: at most one step per core at a time (bin/candle-step starts each job with jsrun, in the background)
 exec "$snakemake" --snakefile "$repo/Snakefile" --profile "$here/allocation" \
-    --cores $(( nodes * ${CANDLE_CORES_PER_NODE:-42} )) --resources gpus=$(( nodes * ${CANDLE_GPUS_PER_NODE:-6} )) "$@"
+    --jobs $(( nodes * ${CANDLE_CORES_PER_NODE:-42} )) --resources gpus=$(( nodes * ${CANDLE_GPUS_PER_NODE:-6} )) "$@"
