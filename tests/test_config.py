@@ -28,13 +28,16 @@ def error_of(config: dict) -> str:
 
 # --------------------------------------------------------------------------- valid configs
 
+# the placement defaults every resources section gets (GPU binding, node-local staging)
+PLACEMENT_DEFAULTS = {"gpus_per_trial": 1, "gpu_lock_dir": None, "local_storage": None}
+
 
 def test_repo_config_is_valid():
     config = default_config()
     checked = validate_config(config, SCHEMA)
     assert checked["data"]["normalization"] == "fpkm_uq"
     assert checked["hpo"]["space"] == {"learning_rate": [0.0005, 0.002], "dropout": [0.1, 0.4], "dense": [[32], [64, 16]]}
-    assert checked["resources"] == {"trial_threads": 1, "trial_mem_mb": 2000}
+    assert checked["resources"] == {"trial_threads": 1, "trial_mem_mb": 2000, **PLACEMENT_DEFAULTS}
 
 
 def test_validate_returns_a_copy_and_leaves_input_alone():
@@ -74,7 +77,7 @@ def test_missing_resource_key_takes_its_default():
     config = default_config()
     del config["resources"]["trial_mem_mb"]
     checked = validate_config(config, SCHEMA)
-    assert checked["resources"] == {"trial_threads": 1, "trial_mem_mb": 2000}
+    assert checked["resources"] == {"trial_threads": 1, "trial_mem_mb": 2000, **PLACEMENT_DEFAULTS}
 
 
 def test_missing_resources_section_takes_its_defaults():
@@ -83,14 +86,14 @@ def test_missing_resources_section_takes_its_defaults():
     config = default_config()
     del config["resources"]
     checked = validate_config(config, SCHEMA)
-    assert checked["resources"] == {"trial_threads": 1, "trial_mem_mb": 2000}
+    assert checked["resources"] == {"trial_threads": 1, "trial_mem_mb": 2000, **PLACEMENT_DEFAULTS}
 
 
 def test_given_resources_are_kept():
     config = default_config()
     config["resources"] = {"trial_threads": 4}
     checked = validate_config(config, SCHEMA)
-    assert checked["resources"] == {"trial_threads": 4, "trial_mem_mb": 2000}
+    assert checked["resources"] == {"trial_threads": 4, "trial_mem_mb": 2000, **PLACEMENT_DEFAULTS}
 
 
 def test_an_absent_section_gets_only_its_defaulted_keys():
