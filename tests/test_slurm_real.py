@@ -105,10 +105,6 @@ def test_submit_mode_runs_the_workflow_through_sbatch(cluster, tmp_path):
         assert bound_devices(trial / "trial.log") in (["0"], ["1"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Snakemake 9.27 writes a script job's shell_exec resource unquoted into the script preamble "
-    "(snakemake/script/__init__.py: shell.executable({shell_exec})), so script rules launched through "
-    "profiles/<site>/bin/candle-*-step die with a SyntaxError inside the srun step"))
 def test_allocation_mode_runs_the_workflow_inside_one_sbatch_job(cluster, tmp_path):
     workdir = tmp_path / "run"
     workdir.mkdir()
