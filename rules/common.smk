@@ -410,3 +410,90 @@ def cv_inputs(wildcards):
 
 def cv_folds_by_trial(wildcards):
     return {trial_spec_of(tid)["role"]["fold"]: tid for tid in cv_trial_ids()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Training-data analysis (rules/tda.smk): the plan of the analyses that need no groups is known
+# at parse time; the group analyses' trials join once checkpoint tda_groups has written the
+# groups (LATER_TRIALS).
+from candle_lib.tda.plan import plan_trials, tda_plan
+from candle_lib.tda.settings import GROUP_ANALYSES, analyses, metric_of
+
+TDA_DIR = "results/tda"
+TDA_GROUPS = f"{TDA_DIR}/groups.json"
+try:
+    TDA_PLAN = tda_plan(config, PREP_ID)
+    TDA_METRIC = metric_of(config)
+    TDA_ANALYSES = analyses(config)
+except CandleInputError as error:
+    raise WorkflowError(f"invalid config: {error}") from None
+register_trials(plan_trials(TDA_PLAN))
+TDA_SCORING = {"metric": TDA_METRIC, "split": config["tda"]["split"]}
+TDA_CURVES = {"learning_curve": "learning_curve", "noise_curve": "noise"}
+
+
+@functools.cache
+def _tda_group_plan(stamp):
+    groups = json.loads(Path(TDA_GROUPS).read_text())["groups"]
+    plan = tda_plan(config, PREP_ID, groups)
+    return {a: plan[a] for a in GROUP_ANALYSES if a in plan}
+
+
+def tda_group_plan():
+    """The group analyses' plan once tda_groups has run, else {}."""
+    path = Path(TDA_GROUPS)
+    return _tda_group_plan(path.stat().st_mtime_ns) if path.exists() else {}
+
+
+LATER_TRIALS.append(lambda: plan_trials(tda_group_plan()))
+
+
+def tda_points(analysis):
+    if analysis in GROUP_ANALYSES:
+        checkpoints.tda_groups.get()
+        return tda_group_plan()[analysis][0]
+    return TDA_PLAN[analysis][0]
+
+
+def tda_trial_inputs(analysis):
+    """An analysis' trials (metrics and predictions), and the sample table for group scores."""
+
+    def inputs(wildcards):
+        name = TDA_CURVES.get(analysis, analysis)
+        ids = list(dict.fromkeys(point["trial"] for point in tda_points(name)))
+        files = {
+            "metrics": trial_files(ids, "metrics.json"),
+            "predictions": trial_files(ids, "predictions.parquet"),
+        }
+        if name in GROUP_ANALYSES:
+            files.update(groups=TDA_GROUPS, samples=prepared_files(PREP_ID)["samples"])
+        return files
+
+    return inputs
+
+
+def tda_plot(name):
+    return report(
+        f"{TDA_DIR}/{name}.png",
+        caption=f"../report/tda_{name}.rst",
+        category=REPORT_TDA,
+        labels={"result": name.replace("_", " ")},
+    )
+
+
+def tda_outputs(analysis):
+    """The files an analysis' target asks for."""
+    return {
+        "learning_curve": [
+            f"{TDA_DIR}/learning_curve.tsv",
+            f"{TDA_DIR}/learning_curve.png",
+        ],
+        "noise": [f"{TDA_DIR}/noise_curve.tsv", f"{TDA_DIR}/noise_curve.png"],
+        "group_matrix": [f"{TDA_DIR}/group_matrix.tsv", f"{TDA_DIR}/group_matrix.png"],
+        "transfer": [f"{TDA_DIR}/transfer.tsv"],
+        "representation": [f"{TDA_DIR}/representation.tsv"],
+    }[analysis]
+
+
+def tda_representation_metrics(wildcards):
+    return trial_files([tda_points("representation")[0]["trial"]], "metrics.json")[0]
