@@ -29,3 +29,5 @@ rule aggregate_cv:
 rule cv:
     input:
         rules.aggregate_cv.output,
+        "results/report/cv/summary.html",
+        "results/report/cv/folds.html",

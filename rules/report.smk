@@ -62,6 +62,34 @@ rule report_tables:
         "../scripts/report_tables.py"
 
 
+# A result table of CV, UQ or training-data analysis as an HTML page in the report, under its
+# stage's category (each stage's target asks for the pages of its tables).
+for stage, category in (("cv", REPORT_CV), ("uq", REPORT_UQ), ("tda", REPORT_TDA)):
+
+    rule:
+        name:
+            f"{stage}_table_page"
+        input:
+            table=f"results/{stage}/{{table}}.tsv",
+        output:
+            page=report(
+                f"results/report/{stage}/{{table}}.html",
+                caption="../report/result_table.rst",
+                category=category,
+                labels={"result": "{table}"},
+            ),
+        log:
+            f"results/logs/table_page/{stage}_{{table}}.log",
+        wildcard_constraints:
+            table="[a-z_]+",
+        conda:
+            "../envs/data.yaml"
+        params:
+            title=f"{stage}: {{table}}",
+        script:
+            "../scripts/table_page.py"
+
+
 # the data summary and the search's tables: built by the default target (all)
 SUMMARY_REPORT_FILES = [
     *rules.report_tables.output,

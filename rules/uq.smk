@@ -50,6 +50,7 @@ if UQ is not None:
     rule uq:
         input:
             rules.aggregate_uq.output,
+            "results/report/uq/summary.html",
 
 else:
 
