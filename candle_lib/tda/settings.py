@@ -28,7 +28,8 @@ def metric_of(config: dict) -> str:
     metric = config["tda"].get("metric")
     if metric:
         return metric
-    return "mse" if base_params(config)["task"] == "regression" and base_params(config)["model"] == "dense" else "accuracy"
+    params = base_params(config)
+    return "mse" if (params["model"], params["task"]) == ("dense", "regression") else "accuracy"
 
 
 def _splits(config: dict) -> dict:
