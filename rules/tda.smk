@@ -9,19 +9,22 @@ wildcard_constraints:
     curve="learning_curve|noise_curve",
 
 
-checkpoint tda_groups:
-    input:
-        samples=prepared_files(PREP_ID)["samples"],
-    output:
-        TDA_GROUPS,
-    log:
-        "results/logs/tda/groups.log",
-    conda:
-        "../envs/data.yaml"
-    params:
-        wanted=config["tda"]["groups"],
-    script:
-        "../scripts/tda_groups.py"
+# groups come from a sample sheet: expression data only
+if not DRUG_RESPONSE:
+
+    checkpoint tda_groups:
+        input:
+            samples=prepared_files(PREP_ID)["samples"],
+        output:
+            TDA_GROUPS,
+        log:
+            "results/logs/tda/groups.log",
+        conda:
+            "../envs/data.yaml"
+        params:
+            wanted=config["tda"]["groups"],
+        script:
+            "../scripts/tda_groups.py"
 
 
 rule tda_curve:

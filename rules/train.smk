@@ -3,6 +3,7 @@
 # process, many trials), each trial still in its own directory; CV, UQ and training-data
 # analysis trials are always one job each.
 
+
 rule train_trial:
     input:
         unpack(trial_inputs),

@@ -133,6 +133,8 @@ def test_nt3_file_resolves_to_the_nt3_defaults():
         "input_dropout": 0.0,
         "l2": 0.0,
         "loss": "auto",
+        "regression_head": "mean",  # this project's: the regression heads of UQ
+        "quantiles": [0.05, 0.5, 0.95],
         "optimizer": "sgd",
         "learning_rate": 0.001,
         "batch_size": 20,
