@@ -482,8 +482,8 @@ def tda_plot(name):
 
 
 def tda_outputs(analysis):
-    """The files an analysis' target asks for."""
-    return {
+    """The files an analysis' target asks for: its tables, their pages in the report, plots."""
+    files = {
         "learning_curve": [
             f"{TDA_DIR}/learning_curve.tsv",
             f"{TDA_DIR}/learning_curve.png",
@@ -493,6 +493,8 @@ def tda_outputs(analysis):
         "transfer": [f"{TDA_DIR}/transfer.tsv"],
         "representation": [f"{TDA_DIR}/representation.tsv"],
     }[analysis]
+    tables = [Path(path).stem for path in files if path.endswith(".tsv")]
+    return files + [f"results/report/tda/{table}.html" for table in tables]
 
 
 def tda_representation_metrics(wildcards):
