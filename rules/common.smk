@@ -43,6 +43,10 @@ try:
 except CandleInputError as error:
     raise WorkflowError(f"invalid config: {error}") from None
 
+# The prepared variant the report's data summary describes: the search's first (a search over
+# data.* options may never prepare the base config's own variant), else the base config's.
+SUMMARY_PREP = next(iter(PLAN.variants), PREP_ID) if PLAN else PREP_ID
+
 # Every trial that any target needs, by content-addressed id; a trial shared between
 # workflows is one job. Bayesian trials join round by round (proposed_trials).
 TRIALS = {**HPO_TRIALS}

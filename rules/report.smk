@@ -11,8 +11,8 @@ if not DRUG_RESPONSE:
 
     rule data_summary:
         input:
-            manifest=prepared_files(PREP_ID)["manifest"],
-            samples=prepared_files(PREP_ID)["samples"],
+            manifest=prepared_files(SUMMARY_PREP)["manifest"],
+            samples=prepared_files(SUMMARY_PREP)["samples"],
         output:
             summary="results/report/data_summary.json",
             table=report(

@@ -116,4 +116,4 @@ def test_finished_analysis_is_up_to_date_and_a_lost_trial_reruns_alone_with_its_
     shutil.rmtree(copy / "results" / "trials" / lost)
     (copy / "results" / "tda" / "transfer.tsv").unlink()  # a table still there stays valid
     jobs = planned_jobs(snakemake(copy, copy / "config.yaml", "-n", "tda"))
-    assert jobs == {"train_trial": 1, "tda_transfer": 1, "tda": 1}
+    assert jobs == {"train_trial": 1, "tda_transfer": 1, "tda_table_page": 1, "tda": 1}  # the table and its report page
