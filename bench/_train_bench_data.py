@@ -1,10 +1,10 @@
 """Shared pieces of the training benches (bench_train_throughput.py, bench_train_memory.py).
 
-- :func:`build_prepared` writes a prepared dataset directory (candle_lib.dataset.write_prepared)
+- :func:`build_prepared` writes a prepared dataset directory (candle_lib.data.prepared.write_prepared)
   of log2(FPKM-UQ + 1)-like float32 values with a two-class signal, stratified train/val/test
-  splits from candle_lib.splits.assign_splits and labels encoded by candle_lib.labels, so that
-  candle_lib.training.run_trial reads it as it reads any prepared dataset;
-- :func:`bench_params` resolves the hyperparameters of the benched models (candle_lib.params);
+  splits from candle_lib.splits.assign_splits and labels encoded by candle_lib.data.labels, so that
+  candle_lib.trial.run.run_trial reads it as it reads any prepared dataset;
+- :func:`bench_params` resolves the hyperparameters of the benched models (candle_lib.params.specs);
 - :func:`rss_status` / :class:`RssSampler` read the process's memory from /proc/self/status.
 
 The benches run every measured training in a fresh subprocess (``--worker``), so no TensorFlow
@@ -34,7 +34,7 @@ MODELS = {
 def bench_params(model: str, **changes) -> dict:
     """Resolved hyperparameters of a benched model (NT3 defaults otherwise: sgd, batch 20,
     maxabs scaling, checkpoint every epoch)."""
-    from candle_lib.params import resolve_params
+    from candle_lib.params.specs import resolve_params
 
     return resolve_params(MODELS[model], changes)
 
@@ -59,9 +59,9 @@ def build_prepared(directory, n_train: int, n_features: int, *, eval_fraction: f
     features, ``eval_fraction`` of all rows in val and as many in test (0.1: 80/10/10; the
     project's default config has 0.2: 60/20/20); return a summary (rows per split, bytes of
     the training rows)."""
-    from candle_lib.dataset import write_prepared
-    from candle_lib.labels import encode_ordinal, fit_classes
-    from candle_lib.splits import assign_splits
+    from candle_lib.data.labels import encode_ordinal, fit_classes
+    from candle_lib.data.prepared import write_prepared
+    from candle_lib.data.split_methods import assign_splits
 
     directory = Path(directory)
     n_rows = int(round(n_train / (1.0 - 2 * eval_fraction)))

@@ -3,7 +3,7 @@
 Every trial starts by loading the prepared matrix. CANDLE's NT3 reads a header-less CSV with
 ``pandas.read_csv(header=None).values.astype('float32')``; we write the prepared matrix once as
 ``.npy`` (candle_lib.atomic.write_npy) and every trial opens it with
-``np.load(mmap_mode="r")`` (candle_lib.dataset.load_prepared). This bench times, on the same
+``np.load(mmap_mode="r")`` (candle_lib.data.prepared.load_prepared). This bench times, on the same
 values:
 
   ours   np.load(mmap_mode="r") then a copy of every value into RAM (np.array(m)), so the
@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from candle_lib.atomic import write_npy  # noqa: E402
+from candle_lib.atomic import write_npy
 
 
 def make_matrix(rows: int, cols: int, seed: int = 0) -> np.ndarray:

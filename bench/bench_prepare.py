@@ -5,9 +5,9 @@ This bench times, in interleaved rounds (5 by default, at least 3; the table sho
 
   floor      np.load(counts.npy) -> .astype(float32) -> candle_lib.atomic.write_npy: the least
              any preparation must do (read the counts, produce a float32 matrix, write it);
-  candle_lib np.load -> candle_lib.normalize.normalize_to_float32("fpkm_uq", "log2p1", ...)
+  candle_lib np.load -> candle_lib.data.normalize.normalize_to_float32("fpkm_uq", "log2p1", ...)
              (random gene lengths, ~60% protein-coding) -> write_npy: what
-             candle_lib.dataset.prepare_matrix does before feature filtering;
+             candle_lib.data.prepared.prepare_matrix does before feature filtering;
   unblocked  (information) the same arithmetic on the whole matrix at once, with its full-size
              float64 temporaries, as candle_lib did before: its output must be bit-identical;
   f32 blocks (information, not in candle_lib) the arithmetic in float32: faster, but a few
@@ -34,8 +34,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from candle_lib.atomic import write_npy  # noqa: E402
-from candle_lib.normalize import BLOCK_ROWS, fpkm_uq, normalize_to_float32, transform  # noqa: E402
+from candle_lib.atomic import write_npy
+from candle_lib.data.normalize import (
+    BLOCK_ROWS,
+    fpkm_uq,
+    normalize_to_float32,
+    transform,
+)
+
 
 def make_counts(rows: int, cols: int, seed: int = 0):
     """Gamma-Poisson (negative binomial) counts, skewed gene means, ~10% near-silent genes."""

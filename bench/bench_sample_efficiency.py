@@ -32,10 +32,10 @@ What runs, in --workdir (default /tmp/candle-bench-sample-efficiency, kept betwe
             which is not installed here.
 
 Seeds are 0, 1, 2 (--seeds N for more). Every trial is trained by
-``candle_lib.training.run_trial(prepared, spec, <workdir>/trials/<trial id>, threads=1)`` in a
+``candle_lib.trial.run.run_trial(prepared, spec, <workdir>/trials/<trial id>, threads=1)`` in a
 pool of --jobs worker processes (default 2; TensorFlow loaded once per worker; trials are seeded
 and op-deterministic, so a point gives the same objective in any worker and any run). Trial ids
-are the workflow's content-addressed ids (checked against ``candle_lib.params.trial_id``), and a
+are the workflow's content-addressed ids (checked against ``candle_lib.trial.spec.trial_id``), and a
 trial whose metrics.json exists is not trained again: every point that random or Bayesian search
 proposes lies in the grid, so after the grid they train nothing new. The table shows, per method
 and seed, trials used, how many of them were trained in this run ("trained") or read from the
@@ -93,10 +93,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from candle_lib.config import validate_config  # noqa: E402
-from candle_lib.params import trial_id  # noqa: E402
-from candle_lib.search.objective import objective_value  # noqa: E402
-from candle_lib.search.plan import plan_points, plan_round, plan_search, prep_id, round_history  # noqa: E402
+from candle_lib.config import validate_config
+from candle_lib.search.methods import plan_round, plan_search, prep_id, round_history
+from candle_lib.search.objective import objective_value
+from candle_lib.search.plan_builder import plan_points
+from candle_lib.trial.spec import trial_id
 
 TARGET = 0.02
 # 8 learning rates, geometric from 1e-4 to 3e-3 (ratio ~1.63), 3 significant digits
@@ -139,7 +140,7 @@ def _quiet_worker(log_path: str) -> None:
 def _train(task: tuple[str, dict, str]) -> tuple[str, float]:
     """Train one trial into its directory; returns (trial dir, wall seconds)."""
     prepared, spec, out = task
-    from candle_lib.training import run_trial
+    from candle_lib.trial.run import run_trial
 
     started = time.monotonic()
     out_path = Path(out)

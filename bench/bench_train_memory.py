@@ -6,14 +6,14 @@ size of its training data. This bench writes one prepared dataset with a large t
 rows; see bench/_train_bench_data.py) and measures, each in a fresh subprocess:
 
   baseline  the fixed cost of TensorFlow for this model, with no data: import tensorflow and
-            keras, candle_lib.tf_setup.configure_tensorflow (threads, seed, op determinism, as a
+            keras, candle_lib.trial.tf_setup.configure_tensorflow (threads, seed, op determinism, as a
             trial does), build the same model (candle_lib.models.build_model, same number of
             features), compile it with the same optimizer/loss/metrics, then model.fit for one
             step on one batch of batch_size random rows (with that batch as validation data,
             so the evaluation step is traced too) and one model.predict of it. It imports no
             pandas/pyarrow/scikit-learn: what the trial imports beyond TensorFlow counts
             against its data budget.
-  trial     candle_lib.training.run_trial of the holdout role (train on 'train', validate on
+  trial     candle_lib.trial.run.run_trial of the holdout role (train on 'train', validate on
             'val' every epoch) on the prepared dataset: loading (memory-mapped), scaling,
             training, checkpoints, prediction, writing the trial directory.
 
@@ -44,7 +44,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _train_bench_data import MODELS, REPO, RssSampler, bench_params, build_prepared, rss_status  # noqa: E402
+from _train_bench_data import (  # noqa: E402
+    MODELS,
+    REPO,
+    RssSampler,
+    bench_params,
+    build_prepared,
+    rss_status,
+)
 
 FACTOR = 1.5
 RESULT = "RESULT "
@@ -62,7 +69,7 @@ def peak_bytes() -> int:
 def worker_baseline(model: str, n_features: int, epochs: int, threads: int) -> dict:
     import numpy as np
 
-    from candle_lib.tf_setup import configure_tensorflow
+    from candle_lib.trial.tf_setup import configure_tensorflow
 
     params = bench_params(model, epochs=epochs)
     configure_tensorflow(threads, params["rng_seed"], mixed_precision=params["mixed_precision"])
@@ -86,9 +93,9 @@ def worker_baseline(model: str, n_features: int, epochs: int, threads: int) -> d
 
 
 def worker_trial(dataset: Path, model: str, epochs: int, threads: int, out: Path) -> dict:
-    from candle_lib import callbacks, training
-    from candle_lib.params import trial_spec
-    from candle_lib.search.plan import HOLDOUT
+    from candle_lib.trial import callbacks
+    from candle_lib.trial import run as training
+    from candle_lib.trial.spec import HOLDOUT, trial_spec
 
     stages: list[dict] = []
     sampler = RssSampler()
@@ -101,7 +108,7 @@ def worker_trial(dataset: Path, model: str, epochs: int, threads: int, out: Path
 
     def wrap(owner, attribute: str, before: str, after: str | None = None):
         original = getattr(owner, attribute, None)
-        if original is None:  # another version of candle_lib.training: fewer stage marks
+        if original is None:  # another version of candle_lib.trial.run: fewer stage marks
             return
 
         def wrapped(*args, **kwargs):

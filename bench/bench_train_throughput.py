@@ -1,4 +1,4 @@
-"""Training throughput: the trial runner (candle_lib.training.run_trial) vs a bare Keras ``fit``.
+"""Training throughput: the trial runner (candle_lib.trial.run.run_trial) vs a bare Keras ``fit``.
 
 Issue 4 asks that a trial train at >= 0.95x the samples/s of a bare ``model.fit`` on the same
 model, data and batch size. For each benched model (a dense DNN and an NT3-style 1D-CNN, see
@@ -63,10 +63,9 @@ RESULT = "RESULT "
 def worker_ours(dataset: Path, model: str, epochs: int, threads: int, out: Path) -> dict:
     import pandas as pd
 
-    from candle_lib import callbacks
-    from candle_lib.params import trial_spec
-    from candle_lib.search.plan import HOLDOUT
-    from candle_lib.training import run_trial
+    from candle_lib.trial import callbacks
+    from candle_lib.trial.run import run_trial
+    from candle_lib.trial.spec import HOLDOUT, trial_spec
 
     checkpoint_seconds: dict[int, float] = {}
     original = callbacks.Checkpointer.on_epoch_end
@@ -96,11 +95,11 @@ def worker_bare(dataset: Path, model: str, epochs: int, threads: int, determinis
     import numpy as np
     import tensorflow as tf
 
-    from candle_lib.dataset import load_prepared
+    from candle_lib.data.prepared import load_prepared
     from candle_lib.models import build_model
-    from candle_lib.scaling import apply_scaler, fit_scaler
-    from candle_lib.tasks import task_for
-    from candle_lib.training import CONV_MODELS, _optimizer
+    from candle_lib.trial.run import CONV_MODELS, _optimizer
+    from candle_lib.trial.scaling import apply_scaler, fit_scaler
+    from candle_lib.trial.tasks import task_for
 
     params = bench_params(model, epochs=epochs)
     tf.config.threading.set_intra_op_parallelism_threads(threads)

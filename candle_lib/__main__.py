@@ -1,5 +1,5 @@
-"""``python -m candle_lib``: the ``candle`` command (see :mod:`candle_lib.cli`)."""
+"""``python -m candle_lib``: the ``candle`` command (see :mod:`candle_lib.cli.main`)."""
 
-from .cli import main
+from candle_lib.cli.main import main
 
 raise SystemExit(main())

@@ -7,15 +7,16 @@ evaluated as code.
 from __future__ import annotations
 
 import copy
+from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-from .data_config import check_data_config, check_model_for_data
-from .errors import CandleInputError
-from .params import resolve_params
-from .search.plan import check_hpo
+from candle_lib.data.config_checks import check_data_config, check_model_for_data
+from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import resolve_params
+from candle_lib.search.methods import check_hpo
 
 
 def _key_path(parts) -> str:
@@ -46,13 +47,19 @@ def _fill_defaults(schema: dict, instance: dict) -> None:
             _fill_defaults(sub, instance[name])
 
 
-def validate_config(config: dict, schema_path) -> dict:
+def config_schema_text() -> str:
+    """The config schema that ships with the package (``candle_lib/schema/config.schema.yaml``;
+    ``config/schema/config.schema.yaml`` in the workflow is the same file)."""
+    return resources.files("candle_lib").joinpath("schema", "config.schema.yaml").read_text()
+
+
+def validate_config(config: dict, schema_path=None) -> dict:
     """Return a validated copy of ``config`` with schema defaults filled in.
 
     Raises CandleInputError naming the first offending key (e.g. ``data.normalisation``).
-    The model section is checked by :func:`candle_lib.params.resolve_params`.
+    The model section is checked by :func:`candle_lib.params.specs.resolve_params`.
     """
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = yaml.safe_load(Path(schema_path).read_text() if schema_path else config_schema_text())
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path))))
     if errors:
@@ -65,7 +72,7 @@ def validate_config(config: dict, schema_path) -> dict:
     return checked
 
 
-def load_config(path, schema_path) -> dict:
+def load_config(path, schema_path=None) -> dict:
     try:
         config = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError) as exc:

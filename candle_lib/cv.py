@@ -16,15 +16,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import CandleInputError
-from .params import resolve_params, trial_id, trial_spec
+from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.spec import fold_role, trial_id, trial_spec
 
 CV_POOL = ["train", "val"]
 CI_LEVEL = 0.95
-
-
-def fold_role(fold: int) -> dict:
-    return {"kind": "fold", "train": list(CV_POOL), "eval": "fold", "fold": int(fold)}
 
 
 def cv_params(cv: dict, model: dict, best: dict | None = None) -> dict:
@@ -113,9 +110,9 @@ def out_of_fold_predictions(trial_dirs: dict[int, Path], samples: pd.DataFrame) 
 
 def plot_fold_metric(folds: pd.DataFrame, summary: pd.DataFrame, metric: str, path) -> None:
     """The metric of each fold, with the mean and its confidence interval."""
-    from .plots import _pyplot
+    from candle_lib.render import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.bar(folds["fold"].astype(str), folds[metric] if metric in folds else np.zeros(len(folds)), color="#8da0cb")
     row = summary[summary["metric"] == metric]

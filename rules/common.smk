@@ -10,14 +10,14 @@ sys.path.insert(0, workflow.basedir)
 
 from candle_lib.config import validate_config
 from candle_lib.cv import cv_params, cv_trials
-from candle_lib.data_config import SOURCE_FILES, is_drug_response
-from candle_lib.drug_dataset import DRUG_FILES
-from candle_lib.dataset import PREPARED_FILES, preparation_options
-from candle_lib.sources import ingest_options
+from candle_lib.data.config_checks import SOURCE_FILES, is_drug_response
+from candle_lib.data.drug_prepared import DRUG_FILES
+from candle_lib.data.prepared import PREPARED_FILES, preparation_options
+from candle_lib.data.sources import ingest_options
 from candle_lib.errors import CandleInputError
-from candle_lib.plots import plot_file_name
+from candle_lib.search.plots import plot_file_name
 from candle_lib.search.bundles import make_bundles
-from candle_lib.search.plan import data_variants, plan_search, prep_id, varied_keys
+from candle_lib.search.methods import data_variants, plan_search, prep_id, varied_keys
 from candle_lib.search.rounds import bayesian_options, round_trials
 from candle_lib.search.upf import read_upf
 
@@ -243,7 +243,7 @@ def hpo_plot(name):
 
 
 # ---- Production inference (rules/infer.smk): the models infer.models names, and their inputs.
-from candle_lib.params import trial_id
+from candle_lib.trial.spec import trial_id
 
 INGESTED = "results/data/ingested"
 
@@ -421,7 +421,7 @@ def cv_folds_by_trial(wildcards):
 # at parse time; the group analyses' trials join once checkpoint tda_groups has written the
 # groups (LATER_TRIALS).
 from candle_lib.tda.plan import plan_trials, tda_plan
-from candle_lib.tda.settings import GROUP_ANALYSES, analyses, metric_of
+from candle_lib.tda.options import GROUP_ANALYSES, analyses, metric_of
 
 TDA_DIR = "results/tda"
 TDA_GROUPS = f"{TDA_DIR}/groups.json"

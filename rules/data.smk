@@ -3,8 +3,8 @@
 # Tox21-like compounds share the expression path from ingestion on: their three feature blocks
 # are ingested once; each prepared variant picks a block (data.features) and normalizes it.
 # Every prepared variant (results/data/prepared/{prep}) takes its options from DATA_VARIANTS.
-from candle_lib.data_config import check_preparation, is_tox21
-from candle_lib.synthetic_tox21 import RAW_FILES as TOX21_FILES
+from candle_lib.data.config_checks import check_preparation, is_tox21
+from candle_lib.data.synthetic_tox21 import RAW_FILES as TOX21_FILES
 
 TOX21 = is_tox21(config["data"])
 

@@ -5,8 +5,13 @@ from pathlib import Path
 import pandas as pd
 
 from candle_lib.atomic import write_table
-from candle_lib.cv import cv_summary, fold_table, out_of_fold_predictions, plot_fold_metric
-from candle_lib.steps import run_logged
+from candle_lib.cv import (
+    cv_summary,
+    fold_table,
+    out_of_fold_predictions,
+    plot_fold_metric,
+)
+from candle_lib.logged_step import run_logged
 
 
 def main(sm):

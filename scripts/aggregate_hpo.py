@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from candle_lib.aggregate import best_summary, trials_table
 from candle_lib.atomic import write_json, write_table
-from candle_lib.plots import write_search_plots
-from candle_lib.steps import run_logged
+from candle_lib.logged_step import run_logged
+from candle_lib.search.aggregate import best_summary, trials_table
+from candle_lib.search.plots import write_search_plots
 
 
 def main(sm):

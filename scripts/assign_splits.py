@@ -3,8 +3,8 @@
 import pandas as pd
 
 from candle_lib.atomic import write_table
-from candle_lib.split_table import build_split_table
-from candle_lib.steps import run_logged
+from candle_lib.data.split_table import build_split_table
+from candle_lib.logged_step import run_logged
 
 
 def main(sm):

@@ -6,8 +6,12 @@ import json
 import pandas as pd
 
 from candle_lib.atomic import write_json, write_text
-from candle_lib.data_summary import plot_label_balance, summarize_prepared, summary_html
-from candle_lib.steps import run_logged
+from candle_lib.logged_step import run_logged
+from candle_lib.report.data_summary import (
+    plot_label_balance,
+    summarize_prepared,
+    summary_html,
+)
 
 
 def main(sm):

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from candle_lib.production import export_bundle, ingested_kind
-from candle_lib.steps import run_logged
+from candle_lib.deploy.export import export_bundle, ingested_kind
+from candle_lib.logged_step import run_logged
 
 
 def main(sm):

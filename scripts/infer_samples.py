@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from candle_lib.atomic import write_table
-from candle_lib.inference import predict_samples
-from candle_lib.steps import run_logged
-from candle_lib.tf_setup import configure_tensorflow
+from candle_lib.deploy.predict import predict_samples
+from candle_lib.logged_step import run_logged
+from candle_lib.trial.tf_setup import configure_tensorflow
 
 
 def main(sm):

@@ -1,8 +1,8 @@
 """Adapter: read and validate the configured source; save it in the standard ingested form."""
 
-from candle_lib.ingest import save_count_data
-from candle_lib.sources import read_source
-from candle_lib.steps import run_logged
+from candle_lib.data.ingest import save_count_data
+from candle_lib.data.sources import read_source
+from candle_lib.logged_step import run_logged
 
 
 def main(sm):

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from candle_lib.dataset import prepare_matrix, write_prepared
-from candle_lib.ingest import load_count_data
-from candle_lib.steps import run_logged
+from candle_lib.data.ingest import load_count_data
+from candle_lib.data.prepared import prepare_matrix, write_prepared
+from candle_lib.logged_step import run_logged
 
 
 def main(sm):

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from candle_lib.drug_dataset import prepare_drug_response_files
-from candle_lib.steps import run_logged
+from candle_lib.data.drug_prepared import prepare_drug_response_files
+from candle_lib.logged_step import run_logged
 
 
 def main(sm):

@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
-from candle_lib.search.plan import plan_round
+from candle_lib.logged_step import run_logged
+from candle_lib.search.methods import plan_round
 from candle_lib.search.rounds import round_history
 from candle_lib.search.upf import read_upf, upf_rows, write_upf
-from candle_lib.steps import run_logged
 
 
 def main(sm):

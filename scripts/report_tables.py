@@ -5,8 +5,8 @@ import json
 import pandas as pd
 
 from candle_lib.atomic import write_text
-from candle_lib.report_tables import final_page, trials_page
-from candle_lib.steps import run_logged
+from candle_lib.logged_step import run_logged
+from candle_lib.search.pages import final_page, trials_page
 
 
 def main(sm):

@@ -1,8 +1,8 @@
 """Adapter: generate the built-in drug-response set and write its three tables."""
 
 from candle_lib.atomic import write_table
-from candle_lib.data_config import GENERATORS, generator_arguments
-from candle_lib.steps import run_logged
+from candle_lib.data.config_checks import GENERATORS, generator_arguments
+from candle_lib.logged_step import run_logged
 
 
 def main(sm):

@@ -3,8 +3,8 @@
 import pandas as pd
 
 from candle_lib.atomic import write_text
-from candle_lib.data_summary import html_page
-from candle_lib.steps import run_logged
+from candle_lib.logged_step import run_logged
+from candle_lib.render import html_page
 
 
 def main(sm):

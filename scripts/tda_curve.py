@@ -1,7 +1,7 @@
 """Adapter: a learning curve or noise curve table, its per-trial table and its plot."""
 
 from candle_lib.atomic import atomic_path, write_table
-from candle_lib.steps import run_logged
+from candle_lib.logged_step import run_logged
 from candle_lib.tda.plots import plot_learning_curve, plot_noise_curve
 from candle_lib.tda.tables import curve_tables
 

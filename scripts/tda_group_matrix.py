@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from candle_lib.atomic import atomic_path, write_table
-from candle_lib.steps import run_logged
+from candle_lib.logged_step import run_logged
 from candle_lib.tda.group_matrix import group_matrix_table, group_matrix_wide
 from candle_lib.tda.plots import plot_group_matrix
 

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from candle_lib.atomic import write_table
-from candle_lib.steps import run_logged
+from candle_lib.logged_step import run_logged
 from candle_lib.tda.transfer import transfer_tables
 
 

@@ -4,9 +4,9 @@ each trial's status in the bundle's record (results/hpo/bundles/<bundle>.json)."
 from pathlib import Path
 
 from candle_lib.atomic import write_json
-from candle_lib.placement import place_trial
-from candle_lib.steps import run_logged
-from candle_lib.training import run_bundle
+from candle_lib.hpc.placement import place_trial
+from candle_lib.logged_step import run_logged
+from candle_lib.trial.run import run_bundle
 
 
 def main(sm):

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from candle_lib.placement import place_trial
-from candle_lib.steps import run_logged
-from candle_lib.training import run_trial
+from candle_lib.hpc.placement import place_trial
+from candle_lib.logged_step import run_logged
+from candle_lib.trial.run import run_trial
 
 
 def main(sm):

@@ -1,6 +1,6 @@
 """Adapter: the ensemble (and MC-dropout) tables and plots of results/uq/."""
 
-from candle_lib.steps import run_logged
+from candle_lib.logged_step import run_logged
 from candle_lib.uq.aggregate import write_uq_results
 
 

@@ -3,12 +3,12 @@
 from pathlib import Path
 
 from candle_lib.atomic import write_table
-from candle_lib.steps import run_logged
+from candle_lib.logged_step import run_logged
 from candle_lib.uq.mc_dropout import mc_dropout_predictions
 
 
 def main(sm):
-    from candle_lib.tf_setup import configure_tensorflow
+    from candle_lib.trial.tf_setup import configure_tensorflow
 
     configure_tensorflow(sm.threads, sm.params.seed)
     samples = mc_dropout_predictions(Path(sm.input.metrics).parent, Path(sm.input.manifest).parent, sm.params.passes, seed=sm.params.seed)

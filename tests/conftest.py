@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # CANDLE NT3's nt3_default_model.txt, plus this project's defaults for the other model families
 # and execution options,
-# written out independently of candle_lib.params.
+# written out independently of candle_lib.params.specs.
 NT3_DEFAULTS = {
     "model": "nt3",
     "task": "classification",
@@ -124,10 +124,10 @@ def repo() -> Path:
 
 def make_prepared(directory: Path, *, n_patients: int = 40, n_genes: int = 200, top_variance: int = 100, seed: int = 3) -> Path:
     """A small prepared dataset (synthetic NT3 cohort, FPKM-UQ, log2, filters, grouped splits)."""
-    from candle_lib.dataset import prepare_matrix, write_prepared
-    from candle_lib.ingest import align_counts
-    from candle_lib.splits import assign_splits
-    from candle_lib.synthetic import synthetic_nt3_cohort
+    from candle_lib.data.ingest import align_counts
+    from candle_lib.data.prepared import prepare_matrix, write_prepared
+    from candle_lib.data.split_methods import assign_splits
+    from candle_lib.data.synthetic import synthetic_nt3_cohort
 
     cohort = synthetic_nt3_cohort(n_patients=n_patients, n_genes=n_genes, seed=seed)
     genes = cohort.genes.astype({"length": float})

@@ -8,8 +8,13 @@ import math
 import pandas as pd
 import pytest
 
-from candle_lib.aggregate import best_summary, best_trial, read_trial, trials_table
 from candle_lib.errors import CandleInputError
+from candle_lib.search.aggregate import (
+    best_summary,
+    best_trial,
+    read_trial,
+    trials_table,
+)
 
 ROLE = {"kind": "holdout", "train": ["train"], "eval": "val"}
 DATA = "prep-0123abcd"
@@ -275,7 +280,7 @@ def test_searched_data_options_are_columns_of_their_variant(tmp_path):
 
 
 def test_search_plots_one_per_searched_name(four_trials, tmp_path):
-    from candle_lib.plots import best_so_far, write_search_plots
+    from candle_lib.search.plots import best_so_far, write_search_plots
 
     assert list(best_so_far(pd.Series([0.5, 0.3, 0.4, 0.1]), "minimize")) == [0.5, 0.3, 0.3, 0.1]
     assert list(best_so_far(pd.Series([0.5, 0.3, 0.7, 0.1]), "maximize")) == [0.5, 0.5, 0.7, 0.7]

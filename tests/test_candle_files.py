@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from candle_lib.candle_files import CandleData, read_candle_p1b, read_candle_xy
+from candle_lib.data.candle_files import CandleData, read_candle_p1b, read_candle_xy
 from candle_lib.errors import CandleInputError
 
 # Values exactly representable in float32, so the round trip is exact.

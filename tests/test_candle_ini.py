@@ -10,11 +10,11 @@ import json
 from pathlib import Path
 
 import pytest
-
-from candle_lib.candle_ini import IgnoredKey, parse_literal, read_candle_ini
-from candle_lib.errors import CandleInputError
-from candle_lib.param_layers import parse_overrides, read_params_file, resolve_layers
 from conftest import NT3_DEFAULTS
+
+from candle_lib.errors import CandleInputError
+from candle_lib.params.candle_ini import IgnoredKey, parse_literal, read_candle_ini
+from candle_lib.params.layers import parse_overrides, read_params_file, resolve_layers
 
 DATA = Path(__file__).parent / "data"
 NT3_INI = DATA / "nt3_default_model.txt"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from candle_lib import cli
 from conftest import NT3_DEFAULTS, REPO
+
+from candle_lib.cli import main as cli
 
 DATA = Path(__file__).parent / "data"
 NT3_INI = DATA / "nt3_default_model.txt"
@@ -124,7 +124,7 @@ def test_a_failed_trial_exits_1(tiny_prepared, tmp_path, monkeypatch, capsys):
         log("diverged")
         return {"status": "failed", "failure_reason": "loss is NaN", "objective": {"metric": "val_loss", "value": None}}
 
-    monkeypatch.setattr("candle_lib.training.run_trial", failed_trial)
+    monkeypatch.setattr("candle_lib.trial.run.run_trial", failed_trial)
     assert cli.main(["trial", "--data", str(tiny_prepared), "--out", str(tmp_path)]) == 1
     out, err = capsys.readouterr()
     assert "trial failed: loss is NaN" in err
@@ -193,11 +193,11 @@ def test_final_trial_of_a_p1b1_autoencoder(tiny_prepared, tmp_path):
 
 def test_plan_exports_upf_that_method_upf_reads_back_to_the_same_trials(tmp_path, capsys):
     import yaml
+    from conftest import tiny_config
 
     from candle_lib.config import validate_config
-    from candle_lib.search.plan import plan_search
+    from candle_lib.search.methods import plan_search
     from candle_lib.search.upf import read_upf
-    from conftest import tiny_config
 
     config = tiny_config(hpo={"space": {"learning_rate": [0.001, 0.01, 0.1], "dropout": [0.0, 0.5]}})
     path = tmp_path / "config.yaml"

@@ -9,11 +9,18 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from candle_lib.cv import cv_params, cv_summary, cv_trials, fold_role, mean_sd_ci, out_of_fold_predictions
-from candle_lib.errors import CandleInputError
-from candle_lib.params import resolve_params, trial_id
 from conftest import planned_jobs, snakemake, tiny_config, write_config
+
+from candle_lib.cv import (
+    cv_params,
+    cv_summary,
+    cv_trials,
+    mean_sd_ci,
+    out_of_fold_predictions,
+)
+from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.spec import fold_role, trial_id
 
 T_975_DF2 = 4.302652729911275  # Student t, 97.5th percentile, 2 degrees of freedom (tables: 4.303)
 

@@ -22,7 +22,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow

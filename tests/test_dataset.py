@@ -10,9 +10,14 @@ import pandas as pd
 import pytest
 
 from candle_lib.atomic import atomic_path, write_json
-from candle_lib.dataset import PREPARED_FILES, load_prepared, prepare_matrix, write_prepared
+from candle_lib.data.ingest import CountData
+from candle_lib.data.prepared import (
+    PREPARED_FILES,
+    load_prepared,
+    prepare_matrix,
+    write_prepared,
+)
 from candle_lib.errors import CandleInputError
-from candle_lib.ingest import CountData
 
 # Six samples, five genes. G5 is a filler so that every sample has exactly 1e6 reads: then
 # CPM = counts, and log2(CPM + 1) of 0, 1, 3, 7, 15, 255 is 0, 1, 2, 3, 4, 8.

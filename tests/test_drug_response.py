@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from candle_lib.drug_response import (
+from candle_lib.data.drug_tables import (
     FeatureTable,
     gather_batch,
     join_indices,
@@ -16,8 +16,8 @@ from candle_lib.drug_response import (
     read_drug_features,
     read_responses,
 )
+from candle_lib.data.synthetic import synthetic_drug_response
 from candle_lib.errors import CandleInputError
-from candle_lib.synthetic import synthetic_drug_response
 
 # rows 2 and 7: cell line without features; row 3: drug without features; row 5: both
 RESPONSES = pd.DataFrame(

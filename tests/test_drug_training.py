@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from candle_lib.drug_dataset import load_drug_prepared, prepare_drug_response
-from candle_lib.drug_response import FeatureTable, gather_batch, join_indices
-from candle_lib.params import resolve_params, trial_spec
-from candle_lib.search.plan import HOLDOUT
-from candle_lib.synthetic import synthetic_drug_response
+from candle_lib.data.drug_prepared import load_drug_prepared, prepare_drug_response
+from candle_lib.data.drug_tables import FeatureTable, gather_batch, join_indices
+from candle_lib.data.synthetic import synthetic_drug_response
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.spec import HOLDOUT, trial_spec
 
 MODEL = {"model": "dense", "task": "regression", "dense": [32, 16], "dropout": 0.0, "optimizer": "adam", "learning_rate": 0.003, "batch_size": 64, "epochs": 25, "scaling": "standard"}
 
@@ -44,7 +44,7 @@ def test_prepared_set_keeps_indices_and_reports_unprofiled(drug_set):
 
 
 def test_batches_from_the_join_equal_the_library_gather(drug_set):
-    from candle_lib.feeding import JoinedInputs
+    from candle_lib.trial.feeds import JoinedInputs
 
     out, cell, drug, synthetic, _ = drug_set
     data = load_drug_prepared(out)
@@ -56,7 +56,7 @@ def test_batches_from_the_join_equal_the_library_gather(drug_set):
 
 
 def test_drug_response_trial_learns_and_reports_r2_and_pearson(drug_set, tmp_path):
-    from candle_lib.training import run_trial
+    from candle_lib.trial.run import run_trial
 
     out = drug_set[0]
     spec = trial_spec(resolve_params(MODEL), role=HOLDOUT, data=out.name)
@@ -76,7 +76,7 @@ def test_drug_response_trial_learns_and_reports_r2_and_pearson(drug_set, tmp_pat
 
 def test_a_classifier_on_drug_response_data_is_refused(drug_set, tmp_path):
     from candle_lib.errors import CandleInputError
-    from candle_lib.training import run_trial
+    from candle_lib.trial.run import run_trial
 
     spec = trial_spec(resolve_params(MODEL, {"task": "classification"}), role=HOLDOUT, data=drug_set[0].name)
     with pytest.raises(CandleInputError, match="task: regression"):

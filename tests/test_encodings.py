@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from candle_lib.data.labels import (
+    LABEL_ENCODINGS,
+    check_labels,
+    codebook,
+    decode,
+    encode,
+    n_outputs,
+)
 from candle_lib.errors import CandleInputError
-from candle_lib.labels import LABEL_ENCODINGS, check_labels, codebook, decode, encode, n_outputs
 
 
 def words(*bits: str) -> np.ndarray:

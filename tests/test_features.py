@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from candle_lib.data.features import (
+    select_features,
+    sparseness_mask,
+    top_variance_indices,
+)
 from candle_lib.errors import CandleInputError
-from candle_lib.features import select_features, sparseness_mask, top_variance_indices
 
 # 6 samples x 4 features; rows 0-3 are training rows, rows 4-5 are held out.
 #   col0: train [0, 0, 0, 0]  var 0      | all rows [0,0,0,0,100,-100]  var 20000/6 ~ 3333

@@ -8,9 +8,15 @@ import numpy as np
 import pytest
 from scipy.stats import rankdata
 
+from candle_lib.data.features import read_gene_list, restrict_to_genes, select_features
 from candle_lib.errors import CandleInputError
-from candle_lib.features import read_gene_list, restrict_to_genes, select_features
-from candle_lib.scaling import SCALERS, apply_scaler, fit_scaler, scaler_from_json, scaler_to_json
+from candle_lib.trial.scaling import (
+    SCALERS,
+    apply_scaler,
+    fit_scaler,
+    scaler_from_json,
+    scaler_to_json,
+)
 
 # --- percent scaler ----------------------------------------------------------------------------
 

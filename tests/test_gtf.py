@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from candle_lib.data.gtf import read_gtf_genes
+from candle_lib.data.ingest import read_gene_annotation
 from candle_lib.errors import CandleInputError
-from candle_lib.gtf import read_gtf_genes
-from candle_lib.ingest import read_gene_annotation
 
 
 def rec(feature: str, start, end, attrs: str, seq: str = "chr1") -> str:

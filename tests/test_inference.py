@@ -10,16 +10,23 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_prepared
 
 from candle_lib.atomic import write_json, write_table
-from candle_lib.dataset import load_prepared
+from candle_lib.data.prepared import load_prepared
+from candle_lib.data.synthetic import synthetic_nt3_cohort
+from candle_lib.deploy.export import export_bundle, read_bundle
+from candle_lib.deploy.predict import (
+    check_gene_set,
+    ensemble_uncertainty,
+    model_inputs,
+    predict_samples,
+    read_new_samples,
+)
 from candle_lib.errors import CandleInputError
-from candle_lib.inference import check_gene_set, ensemble_uncertainty, model_inputs, predict_samples, read_new_samples
-from candle_lib.params import resolve_params, trial_id, trial_spec
-from candle_lib.production import export_bundle, read_bundle
-from candle_lib.scaling import fit_scaler, scaler_to_json
-from candle_lib.synthetic import synthetic_nt3_cohort
-from conftest import make_prepared
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.scaling import fit_scaler, scaler_to_json
+from candle_lib.trial.spec import trial_id, trial_spec
 
 COHORT = dict(n_patients=40, n_genes=200, seed=3)  # the cohort of make_prepared
 
@@ -99,7 +106,7 @@ def test_raw_counts_give_the_prepared_features_bit_for_bit(bundle, prepared, coh
 
 
 def test_a_normalized_matrix_gets_the_transform_and_the_selection(bundle, prepared, cohort, tmp_path):
-    from candle_lib.normalize import fpkm_uq
+    from candle_lib.data.normalize import fpkm_uq
 
     data = load_prepared(prepared)
     counts = cohort.counts.T  # samples x genes, annotation order

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
-from candle_lib.params import resolve_params, trial_id, trial_spec
-from candle_lib.roles import MEMBER
 from conftest import planned_jobs, snakemake, tiny_config, write_config
+
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.spec import MEMBER, trial_id, trial_spec
 
 pytestmark = pytest.mark.workflow
 
@@ -66,7 +66,7 @@ def test_raw_counts_of_test_samples_give_the_final_trials_probabilities(study):
 
 
 def test_an_ensemble_of_saved_trials_averages_and_reports_uncertainty(study):
-    from candle_lib.training import run_trial
+    from candle_lib.trial.run import run_trial
 
     prep = next((study / "results/data/prepared").glob("prep-*"))
     base = tiny_config()["model"]

@@ -9,8 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from candle_lib.data.ingest import (
+    ingest,
+    ingest_matrix,
+    load_count_data,
+    read_table,
+    save_count_data,
+)
 from candle_lib.errors import CandleInputError
-from candle_lib.ingest import ingest, ingest_matrix, load_count_data, read_table, save_count_data
 
 # Counts, genes x samples. Gene rows deliberately not in annotation order, sample columns not in
 # sample-sheet order.

@@ -7,8 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from candle_lib.labels import encode_ordinal, fit_classes, one_hot
-from candle_lib.scaling import SCALERS, apply_scaler, fit_scaler, scaler_from_json, scaler_to_json
+from candle_lib.data.labels import encode_ordinal, fit_classes, one_hot
+from candle_lib.trial.scaling import (
+    SCALERS,
+    apply_scaler,
+    fit_scaler,
+    scaler_from_json,
+    scaler_to_json,
+)
 
 # --- labels ------------------------------------------------------------------------------------
 

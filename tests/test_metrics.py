@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from candle_lib.metrics import EPSILON, accuracy, auc, categorical_crossentropy, classification_metrics, majority_accuracy
+from candle_lib.trial.metrics import (
+    EPSILON,
+    accuracy,
+    auc,
+    categorical_crossentropy,
+    classification_metrics,
+    majority_accuracy,
+)
 
 # Binary example: true classes and predicted probabilities (rows sum to 1).
 BIN_CODES = np.array([0, 0, 1, 1])

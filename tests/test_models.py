@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from candle_lib.params import resolve_params, trial_spec
-from candle_lib.search.plan import HOLDOUT
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.spec import HOLDOUT, trial_spec
 
 
 def trainable(model) -> int:
@@ -56,7 +56,7 @@ def test_p1b1_autoencoder_counts(vae):
 
 @pytest.mark.parametrize("vae", [False, True])
 def test_p1b1_trial_reports_reconstruction_error_and_correlation(tiny_prepared, tmp_path, vae):
-    from candle_lib.training import run_trial
+    from candle_lib.trial.run import run_trial
 
     params = resolve_params({"model": "p1b1", "dense": [16], "latent_dim": 4, "vae": vae, "epochs": 3, "batch_size": 8, "optimizer": "adam", "scaling": "standard"})
     result = run_trial(tiny_prepared, trial_spec(params, role=HOLDOUT, data=tiny_prepared.name), tmp_path, log=lambda m: None)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from candle_lib.data.normalize import cpm, fpkm, fpkm_uq, normalize, tpm, transform
 from candle_lib.errors import CandleInputError
-from candle_lib.normalize import cpm, fpkm, fpkm_uq, normalize, tpm, transform
 
 COUNTS = np.array([[100, 300, 50], [0, 200, 100]], dtype=np.uint32)
 LENGTHS = np.array([1000, 2000, 500])
@@ -146,7 +146,7 @@ def test_log2p1_transform():
 @pytest.mark.parametrize("method", ["fpkm", "fpkm_uq", "tpm", "cpm", "none"])
 @pytest.mark.parametrize("transform_name", ["log2p1", "none"])
 def test_blockwise_float32_equals_the_whole_matrix_form_bit_for_bit(method, transform_name):
-    from candle_lib.normalize import BLOCK_ROWS, normalize_to_float32
+    from candle_lib.data.normalize import BLOCK_ROWS, normalize_to_float32
 
     rng = np.random.default_rng(11)
     counts = rng.negative_binomial(2, 0.01, size=(2 * BLOCK_ROWS + 5, 300))
@@ -160,7 +160,7 @@ def test_blockwise_float32_equals_the_whole_matrix_form_bit_for_bit(method, tran
 
 @pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 8, 101])
 def test_upper_quartiles_equal_numpy_percentile(width):
-    from candle_lib.normalize import upper_quartiles
+    from candle_lib.data.normalize import upper_quartiles
 
     values = np.random.default_rng(width).integers(0, 50, size=(9, width)).astype(np.float64)
     np.testing.assert_array_equal(upper_quartiles(values), np.percentile(values, 75, axis=1))
@@ -169,7 +169,7 @@ def test_upper_quartiles_equal_numpy_percentile(width):
 @pytest.mark.parametrize("width", [1, 2, 3, 5, 101, 1000])
 @pytest.mark.parametrize("dtype", [np.uint32, np.int64, np.uint16])
 def test_upper_quartiles_of_counts_equal_numpy_percentile_above_and_below_the_histogram_cap(width, dtype, monkeypatch):
-    from candle_lib import normalize
+    from candle_lib.data import normalize
 
     monkeypatch.setattr(normalize, "COUNTING_ROWS", 7)  # several histogram passes
     rng = np.random.default_rng(width)

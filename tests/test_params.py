@@ -10,11 +10,11 @@ import hashlib
 import json
 
 import pytest
-
-from candle_lib.errors import CandleInputError
-from candle_lib.params import PARAM_SPECS, canonical_json, resolve_params, trial_id, trial_spec
 from conftest import NT3_DEFAULTS
 
+from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import PARAM_SPECS, canonical_json, resolve_params
+from candle_lib.trial.spec import trial_id, trial_spec
 
 HOLDOUT = {"kind": "holdout", "train": ["train"], "eval": "val"}
 

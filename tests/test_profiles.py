@@ -13,11 +13,18 @@ import time
 from pathlib import Path
 
 import pytest
-
-from candle_lib import gpu_slots
-from candle_lib.gpu_slots import GpuInventory, acquire_slot, bind_gpu, detect_gpus, physical_device, release_gpu
-from candle_lib.node_staging import stage_prepared
 from conftest import REPO, planned_jobs, tiny_config, write_config
+
+from candle_lib.hpc import gpu_slots
+from candle_lib.hpc.gpu_slots import (
+    GpuInventory,
+    acquire_slot,
+    bind_gpu,
+    detect_gpus,
+    physical_device,
+    release_gpu,
+)
+from candle_lib.hpc.staging import stage_prepared
 
 PROFILES = ["local", "summit", "frontier", "perlmutter", "polaris",
             "summit/allocation", "frontier/allocation", "perlmutter/allocation", "polaris/allocation"]
@@ -226,7 +233,7 @@ def clean_binding(monkeypatch):
 def test_slots_give_each_concurrent_process_its_own_device(tmp_path):
     """Four processes hold slots on a fake 4-device node: four different devices; a fifth waits."""
     code = (
-        "import sys, time; from candle_lib.gpu_slots import acquire_slot\n"
+        "import sys, time; from candle_lib.hpc.gpu_slots import acquire_slot\n"
         f"devices, handles = acquire_slot({str(tmp_path)!r}, 4)\n"
         "print(devices[0], flush=True); time.sleep(3)\n"
     )

@@ -7,10 +7,15 @@ import json
 import os
 
 import pytest
-
-from candle_lib.cli import main
-from candle_lib.progress import busy_seconds, format_status, planned_trials, summarize_study
 from conftest import tiny_config
+
+from candle_lib.cli.main import main
+from candle_lib.report.progress import (
+    busy_seconds,
+    format_status,
+    planned_trials,
+    summarize_study,
+)
 
 NOW = 10_000.0
 IDS = {name: name * 12 for name in "abcdefg8"}  # a: ok, b: ok (best), c: failed, d: running, e: stalled
@@ -167,7 +172,7 @@ def test_status_command_with_a_config_counts_the_planned_trials(tmp_path, capsys
     import yaml
 
     from candle_lib.config import validate_config
-    from candle_lib.progress_cli import SCHEMA
+    from candle_lib.report.status import SCHEMA
 
     config = tiny_config()
     ids = planned_trials(validate_config(config, SCHEMA))

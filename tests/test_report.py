@@ -12,9 +12,9 @@ import subprocess
 
 import pandas as pd
 import pytest
-
-from candle_lib.data_summary import balance_table, summarize_prepared
 from conftest import REPO, snakemake, tiny_config, write_config
+
+from candle_lib.report.data_summary import balance_table, summarize_prepared
 
 CAPTIONS = sorted(p.name for p in (REPO / "report").glob("*.rst"))
 

@@ -12,12 +12,12 @@ import time
 
 import pandas as pd
 import pytest
-
-from candle_lib.params import resolve_params, trial_spec
-from candle_lib.search.plan import HOLDOUT
 from conftest import make_prepared
 
-RUNNER = "import json, sys; from candle_lib.training import run_trial; run_trial(sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3])"
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.spec import HOLDOUT, trial_spec
+
+RUNNER = "import json, sys; from candle_lib.trial.run import run_trial; run_trial(sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3])"
 MODEL = {"conv": [8, 10, 1], "pool": [5], "dense": [16], "dropout": 0.3, "epochs": 150, "batch_size": 8, "optimizer": "adam", "scaling": "standard", "checkpoint_every": 1, "reduce_lr": 5}
 
 

@@ -10,9 +10,14 @@ import pandas as pd
 import pytest
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params import resolve_params, trial_spec
-from candle_lib.roles import add_feature_noise, noisy_label_codes, noisy_targets, role_rows
-from candle_lib.search.plan import FINAL, HOLDOUT
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.roles import (
+    add_feature_noise,
+    noisy_label_codes,
+    noisy_targets,
+    role_rows,
+)
+from candle_lib.trial.spec import FINAL, HOLDOUT, trial_spec
 
 # 10 samples: rows 0-5 train, 6-7 val, 8-9 test
 SAMPLES = pd.DataFrame(
@@ -89,7 +94,7 @@ TINY = {"conv": [4, 10, 1], "pool": [5], "dense": [8], "epochs": 2, "batch_size"
 
 
 def _train(prepared, out, role, **kwargs):
-    from candle_lib.training import run_trial
+    from candle_lib.trial.run import run_trial
 
     spec = trial_spec(resolve_params(TINY), role=role, data="prep-00000000")
     return run_trial(prepared, spec, out, threads=1, log=lambda message: None, **kwargs)
@@ -121,7 +126,7 @@ def test_fine_tuning_starts_from_the_saved_weights(tiny_prepared, tmp_path):
         _train(tiny_prepared, tmp_path / "tuned", role)
     # one epoch of plain SGD at a negligible rate: the weights stay those it started from
     spec = trial_spec(resolve_params({**TINY, "epochs": 1, "optimizer": "sgd", "learning_rate": 1e-9}), role=role, data="prep-00000000")
-    from candle_lib.training import run_trial
+    from candle_lib.trial.run import run_trial
 
     run_trial(tiny_prepared, spec, tmp_path / "tuned", threads=1, log=lambda message: None, init_model=tmp_path / "source" / "model.keras")
     source = keras.saving.load_model(tmp_path / "source" / "model.keras")
@@ -133,7 +138,7 @@ def test_fine_tuning_starts_from_the_saved_weights(tiny_prepared, tmp_path):
 
 
 def test_a_saved_trial_predicts_new_rows_as_it_predicted_its_own(tiny_prepared, tmp_path):
-    from candle_lib.trial_model import load_trial_model
+    from candle_lib.trial.saved_model import load_trial_model
 
     _train(tiny_prepared, tmp_path / "m", {**HOLDOUT, "predict": ["test"], "save_model": True})
     predicted = pd.read_parquet(tmp_path / "m" / "predictions.parquet")

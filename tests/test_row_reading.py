@@ -10,10 +10,14 @@ import zipfile
 import numpy as np
 import pytest
 
-from candle_lib import checkpoint, scaling
-from candle_lib.row_reader import consecutive_runs, npy_layout, read_npy_rows
-from candle_lib.scaling import SCALERS, apply_scaler, fit_scaler, scale_in_place
-from candle_lib.training import EVAL_BATCH_BYTES, EVAL_BATCH_ROWS, evaluation_batch_size
+from candle_lib.data.row_reader import consecutive_runs, npy_layout, read_npy_rows
+from candle_lib.trial import checkpoint, scaling
+from candle_lib.trial.run import (
+    EVAL_BATCH_BYTES,
+    EVAL_BATCH_ROWS,
+    evaluation_batch_size,
+)
+from candle_lib.trial.scaling import SCALERS, apply_scaler, fit_scaler, scale_in_place
 
 MATRIX = np.random.default_rng(4).normal(3.0, 2.0, size=(50, 7)).astype(np.float32)
 
@@ -108,7 +112,7 @@ def test_evaluation_batches_shrink_for_wide_inputs_only():
 def test_training_batches_are_the_rows_of_each_epochs_permutation():
     import tensorflow as tf
 
-    from candle_lib.feeding import batch_positions, eval_dataset, training_dataset
+    from candle_lib.trial.feeds import batch_positions, eval_dataset, training_dataset
 
     x = MATRIX[:, :, None]  # a conv model's input shape
     y = np.arange(50, dtype=np.float32)[:, None]
@@ -129,7 +133,7 @@ def test_training_batches_are_the_rows_of_each_epochs_permutation():
 
 
 def test_unweighted_training_batches_carry_no_weight_tensor():
-    from candle_lib.feeding import batch_positions, training_dataset
+    from candle_lib.trial.feeds import batch_positions, training_dataset
 
     x = MATRIX
     y = np.arange(50, dtype=np.float32)[:, None]

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import math
 import statistics
+from pathlib import Path
 
 import optuna
 import pytest
 import yaml
-from pathlib import Path
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params import resolve_params
+from candle_lib.params.specs import resolve_params
 from candle_lib.search.bayesian import _replayed, distribution, encode, suggest_points
 from candle_lib.search.grid import expand_grid
+from candle_lib.search.methods import data_variants, plan_hpo, plan_round, round_history
 from candle_lib.search.objective import objective_value
-from candle_lib.search.plan import data_variants, plan_hpo, plan_round, round_history
 from candle_lib.search.space import parse_space
 
 REPO = Path(__file__).resolve().parents[1]

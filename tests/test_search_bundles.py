@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from conftest import tiny_config
 
 from candle_lib.errors import CandleInputError
 from candle_lib.search.bundles import bundle_id, is_finished, make_bundles
-from candle_lib.search.plan import plan_search
+from candle_lib.search.methods import plan_search
 from candle_lib.search.rounds import round_trials
 from candle_lib.search.upf import upf_rows
-from conftest import tiny_config
 
 TRIALS = {f"t{i}": {"data": "prep-a" if i < 5 else "prep-b"} for i in range(8)}
 

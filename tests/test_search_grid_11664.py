@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from candle_lib.params import trial_id
-from candle_lib.search.plan import plan_search, prep_id
+from candle_lib.search.methods import plan_search, prep_id
+from candle_lib.trial.spec import trial_id
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "config" / "examples" / "hpo_grid_11664.yaml"

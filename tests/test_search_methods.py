@@ -16,9 +16,18 @@ import pytest
 import yaml
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params import resolve_params, trial_id
-from candle_lib.search.plan import HOLDOUT, check_hpo, data_variants, plan_hpo, plan_points, plan_search, prep_id, varied_keys
+from candle_lib.params.specs import resolve_params
+from candle_lib.search.methods import (
+    check_hpo,
+    data_variants,
+    plan_hpo,
+    plan_search,
+    prep_id,
+    varied_keys,
+)
+from candle_lib.search.plan_builder import plan_points
 from candle_lib.search.upf import read_upf, upf_rows, write_upf
+from candle_lib.trial.spec import HOLDOUT, trial_id
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -309,7 +318,7 @@ def test_planning_a_grid_does_not_import_optuna():
     import subprocess
     import sys
 
-    code = "import sys, yaml; from candle_lib.search.plan import plan_hpo; plan_hpo(yaml.safe_load(open('config/config.yaml'))); print('optuna' in sys.modules)"
+    code = "import sys, yaml; from candle_lib.search.methods import plan_hpo; plan_hpo(yaml.safe_load(open('config/config.yaml'))); print('optuna' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

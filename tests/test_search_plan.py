@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import NT3_DEFAULTS
 
 from candle_lib.errors import CandleInputError
 from candle_lib.search.grid import expand_grid
-from candle_lib.search.plan import FINAL, HOLDOUT, final_spec, plan_hpo, prep_id
-from conftest import NT3_DEFAULTS
+from candle_lib.search.methods import final_spec, plan_hpo, prep_id
+from candle_lib.trial.spec import FINAL, HOLDOUT
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,6 @@ member are the same (role MEMBER, same params and data)."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import planned_jobs, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow

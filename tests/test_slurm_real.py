@@ -11,7 +11,6 @@ Installs SLURM with apt when running as root (CI); skips with the reason elsewhe
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, tiny_config, write_config
 from slurm_cluster import SlurmCluster, unavailable_reason
 

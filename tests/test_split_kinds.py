@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from candle_lib.errors import CandleInputError
-from candle_lib.splits import (
+from candle_lib.data.split_methods import (
     assign_splits,
     bootstrap_resamples,
     fractional_subsamples,
     leave_one_group_out,
     logo_parts,
 )
+from candle_lib.errors import CandleInputError
 
 # 60 samples without groups: classes a (30), b (18), c (12)
 IDS = [f"s{i:02d}" for i in range(60)]

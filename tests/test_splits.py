@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from candle_lib.data.split_methods import assign_splits
 from candle_lib.errors import CandleInputError
-from candle_lib.splits import assign_splits
 
 N_PAIRED = 60  # patients with a matched normal + tumor
 N_UNPAIRED = 60  # patients with a tumor only

@@ -35,7 +35,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow

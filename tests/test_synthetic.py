@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from candle_lib.synthetic import GENE_TYPES_OTHER, synthetic_nt3_cohort
+from candle_lib.data.synthetic import GENE_TYPES_OTHER, synthetic_nt3_cohort
 
 SMALL = dict(n_patients=40, n_genes=300, paired_fraction=0.5)
 
@@ -74,7 +74,7 @@ def test_differential_genes_really_differ(cohort):
     # round(0.08 * 300) = 24 ground-truth genes, all real gene ids
     assert len(de) == 24 and set(de) <= set(cohort.genes["gene_id"])
     counts = cohort.counts.to_numpy(dtype=np.float64)
-    # log2 CPM + 1, computed here independently of candle_lib.normalize
+    # log2 CPM + 1, computed here independently of candle_lib.data.normalize
     log_cpm = np.log2(counts / counts.sum(axis=0, keepdims=True) * 1e6 + 1.0)
     tumor = (cohort.samples["label"] == "tumor").to_numpy()
     diff = np.abs(log_cpm[:, tumor].mean(axis=1) - log_cpm[:, ~tumor].mean(axis=1))

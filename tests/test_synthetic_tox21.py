@@ -9,7 +9,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from candle_lib.synthetic_tox21 import FEATURE_BLOCKS, TOX21_TASKS, synthetic_tox21
+from candle_lib.data.synthetic_tox21 import FEATURE_BLOCKS, TOX21_TASKS, synthetic_tox21
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from candle_lib.synthetic import (
+from candle_lib.data.synthetic import (
     TC1_TYPE_NAMES,
     synthetic_drug_response,
     synthetic_nt3_cohort,
@@ -107,7 +107,7 @@ def test_tc1_marker_sets_are_disjoint_and_complete(tc1):
 
 def test_tc1_each_type_up_regulates_its_own_markers(tc1):
     counts = tc1.counts.to_numpy(dtype=np.float64)
-    # log2 CPM + 1, computed here independently of candle_lib.normalize
+    # log2 CPM + 1, computed here independently of candle_lib.data.normalize
     log_cpm = np.log2(counts / counts.sum(axis=0, keepdims=True) * 1e6 + 1.0)
     labels = tc1.samples["label"].to_numpy()
     gene_row = {g: i for i, g in enumerate(tc1.genes["gene_id"])}

@@ -7,17 +7,18 @@ import copy
 
 import pandas as pd
 import pytest
+from conftest import REPO, tiny_config
 
 from candle_lib.config import validate_config
+from candle_lib.data.split_methods import fractional_subsamples
 from candle_lib.errors import CandleInputError
-from candle_lib.params import resolve_params, trial_id, trial_spec
-from candle_lib.roles import MEMBER, role_rows
-from candle_lib.splits import fractional_subsamples
+from candle_lib.params.specs import resolve_params
 from candle_lib.tda import design
 from candle_lib.tda.groups import usable_groups
+from candle_lib.tda.options import analyses, metric_of
 from candle_lib.tda.plan import plan_trials, tda_plan
-from candle_lib.tda.settings import analyses, metric_of
-from conftest import REPO, tiny_config
+from candle_lib.trial.roles import role_rows
+from candle_lib.trial.spec import MEMBER, trial_id, trial_spec
 
 SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
 PARAMS = resolve_params({"epochs": 2})

@@ -8,7 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from candle_lib.tda.representation import compare_reconstructions, mean_sample_correlation, pca_reconstruction, reconstruction_scores
+from candle_lib.tda.representation import (
+    compare_reconstructions,
+    mean_sample_correlation,
+    pca_reconstruction,
+    reconstruction_scores,
+)
 
 RNG = np.random.default_rng(0)
 X_TRAIN = RNG.normal(size=(30, 6)) @ RNG.normal(size=(6, 6))

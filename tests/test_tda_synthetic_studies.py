@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from candle_lib.synthetic import synthetic_nt3_cohort, synthetic_tc1_cohort
+from candle_lib.data.synthetic import synthetic_nt3_cohort, synthetic_tc1_cohort
 
 GENERATORS = [synthetic_nt3_cohort, synthetic_tc1_cohort]
 SMALL = {"n_genes": 60}

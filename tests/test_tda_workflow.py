@@ -10,12 +10,12 @@ import shutil
 
 import pandas as pd
 import pytest
+from conftest import REPO, planned_jobs, snakemake, tiny_config, write_config
 
 from candle_lib.config import validate_config
-from candle_lib.params import resolve_params, trial_id, trial_spec
-from candle_lib.roles import MEMBER
-from candle_lib.search.plan import prep_id
-from conftest import REPO, planned_jobs, snakemake, tiny_config, write_config
+from candle_lib.params.specs import resolve_params
+from candle_lib.search.methods import prep_id
+from candle_lib.trial.spec import MEMBER, trial_id, trial_spec
 
 pytestmark = pytest.mark.workflow
 

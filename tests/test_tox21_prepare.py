@@ -9,16 +9,16 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO, default_config
 
 from candle_lib.atomic import write_table
-from candle_lib.block_normalize import normalize_block
 from candle_lib.config import validate_config
-from candle_lib.dataset import prepare_matrix, preparation_options, select_block
+from candle_lib.data.block_normalize import normalize_block
+from candle_lib.data.ingest import CountData
+from candle_lib.data.prepared import preparation_options, prepare_matrix, select_block
+from candle_lib.data.sources import ingest_options, read_source
+from candle_lib.data.synthetic_tox21 import RAW_FILES, synthetic_tox21
 from candle_lib.errors import CandleInputError
-from candle_lib.ingest import CountData
-from candle_lib.sources import ingest_options, read_source
-from candle_lib.synthetic_tox21 import RAW_FILES, synthetic_tox21
-from conftest import REPO, default_config
 
 SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
 

@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO, planned_jobs, snakemake, tiny_config, write_config
 
 from candle_lib.config import validate_config
-from candle_lib.search.plan import data_variants
-from conftest import REPO, planned_jobs, snakemake, tiny_config, write_config
+from candle_lib.search.methods import data_variants
 
 pytestmark = pytest.mark.workflow
 

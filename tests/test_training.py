@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from candle_lib.dataset import load_prepared
-from candle_lib.params import resolve_params, trial_spec
-from candle_lib.scaling import scaler_from_json
-from candle_lib.search.plan import FINAL, HOLDOUT
+from candle_lib.data.prepared import load_prepared
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.scaling import scaler_from_json
+from candle_lib.trial.spec import FINAL, HOLDOUT, trial_spec
 
 TINY_MODEL = {"conv": [4, 10, 1], "pool": [5], "dense": [8], "epochs": 3, "batch_size": 16, "optimizer": "adam", "scaling": "standard"}
 
@@ -26,7 +26,7 @@ def spec(role=HOLDOUT, **changes):
 
 
 def run(prepared, out, trial):
-    from candle_lib.training import run_trial
+    from candle_lib.trial.run import run_trial
 
     return run_trial(prepared, trial, out, threads=1, log=lambda message: None)
 
@@ -133,7 +133,7 @@ def test_reduce_lr_halves_the_learning_rate_after_a_plateau(prepared, tmp_path):
 
 
 def test_balanced_class_weights_follow_n_over_k_n_c():
-    from candle_lib.feeding import balanced_weights
+    from candle_lib.trial.feeds import balanced_weights
 
     codes = np.array([0, 0, 0, 1, 2, 2])  # n = 6, k = 3, n_c = 3, 1, 2
     np.testing.assert_allclose(balanced_weights(codes, 3), [6 / 9, 6 / 9, 6 / 9, 6 / 3, 6 / 6, 6 / 6], rtol=1e-6)

@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_drug_training import MODEL, drug_set  # noqa: F401 -- the module's fixture
 
 from candle_lib.errors import CandleInputError
-from candle_lib.heads import pinball_loss
-from candle_lib.params import resolve_params, trial_spec
-from candle_lib.roles import MEMBER
-from test_drug_training import MODEL, drug_set  # noqa: F401 -- the module's fixture
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.heads import pinball_loss
+from candle_lib.trial.spec import MEMBER, trial_spec
 
 MEMBER_SAVED = {**MEMBER, "save_model": True}
 
@@ -71,7 +71,7 @@ def test_heads_that_do_not_fit_are_config_errors(layer, where):
 
 
 def _run(drug_set, tmp_path, **params):  # noqa: F811
-    from candle_lib.training import run_trial
+    from candle_lib.trial.run import run_trial
 
     spec = trial_spec(resolve_params(MODEL, params), role=MEMBER_SAVED, data=drug_set[0].name)
     result = run_trial(drug_set[0], spec, tmp_path, log=lambda message: None)

@@ -8,17 +8,17 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tiny_config
 from sklearn.metrics import brier_score_loss, log_loss
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params import resolve_params, trial_id, trial_spec
-from candle_lib.roles import MEMBER
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.spec import MEMBER, trial_id, trial_spec
 from candle_lib.uq import classification as cls
 from candle_lib.uq import regression as reg
 from candle_lib.uq.ensembles import uq_plan
 from candle_lib.uq.members import stack_classification, stack_regression
 from candle_lib.uq.recalibration import gaussian_scale, quantile_margin
-from conftest import tiny_config
 
 # two members, two rows, two classes; averaged: [[0.75, 0.25], [0.35, 0.65]]
 P = np.array([[[0.9, 0.1], [0.3, 0.7]], [[0.6, 0.4], [0.4, 0.6]]])

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import planned_jobs, snakemake, tiny_config, write_config
 
 CLASSIFIER_UQ = {"members": 3, "mc_dropout": {"passes": 4, "seed": 1}}

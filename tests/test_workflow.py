@@ -12,9 +12,9 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
-from candle_lib.params import trial_id
 from conftest import default_config, planned_jobs, snakemake, tiny_config, write_config
+
+from candle_lib.trial.spec import trial_id
 
 pytestmark = pytest.mark.workflow
 

@@ -8,9 +8,9 @@ import shutil
 
 import pandas as pd
 import pytest
+from conftest import planned_jobs, snakemake, tiny_config, write_config
 
 from candle_lib.search.upf import read_upf
-from conftest import planned_jobs, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 

@@ -10,9 +10,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
-from candle_lib.synthetic import synthetic_nt3_cohort
 from conftest import snakemake, tiny_config, write_config
+
+from candle_lib.data.synthetic import synthetic_nt3_cohort
 
 PREPARED = "results/data/prepared"
 

@@ -13,15 +13,15 @@ def build_model(params: dict, n_features: int, n_outputs: int, output_activation
     activation = output_activation or params["out_activation"]
     name = params["model"]
     if name in ("nt3", "tc1"):
-        from .conv1d import build_conv1d
+        from candle_lib.models.conv1d import build_conv1d
 
         return build_conv1d(params, n_features, n_outputs, activation, name=name)
     if name == "dense":
-        from .dense import build_dense
+        from candle_lib.models.dense import build_dense
 
         return build_dense(params, n_features, n_outputs, activation)
     if name == "p1b1":
-        from .p1b1 import build_autoencoder
+        from candle_lib.models.p1b1 import build_autoencoder
 
         return build_autoencoder(params, n_features)
     raise ValueError(f"unknown model '{name}'")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import keras
 
-from .layers import dense_block, kernel_regularizer, output_layer
+from candle_lib.models.layers import dense_block, kernel_regularizer, output_layer
 
 
 def conv_triples(conv: list[int]) -> list[tuple[int, int, int]]:

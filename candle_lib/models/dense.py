@@ -1,13 +1,13 @@
 """The dense DNN of CANDLE's hyperparameter table: optional input dropout, then one
 Dense -> activation -> dropout block per entry of ``dense``, L2 weight decay on the kernels,
 then a classifier (softmax/sigmoid) or regression (linear) head: one output, one per quantile,
-or a mean and a log-variance (``regression_head``, :mod:`candle_lib.heads`)."""
+or a mean and a log-variance (``regression_head``, :mod:`candle_lib.trial.heads`)."""
 
 from __future__ import annotations
 
 import keras
 
-from .layers import dense_block, gaussian_output, output_layer
+from candle_lib.models.layers import dense_block, gaussian_output, output_layer
 
 
 def build_dense(params: dict, n_features: int, n_outputs: int, out_activation: str) -> keras.Model:

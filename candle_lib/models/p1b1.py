@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from .layers import dense_block
+from candle_lib.models.layers import dense_block
 
 
 class GaussianSample(keras.layers.Layer):

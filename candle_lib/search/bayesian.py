@@ -24,9 +24,9 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ..errors import CandleInputError
-from ..params import canonical_json
-from .space import Dimension, is_active, parse_space, same_value
+from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import canonical_json
+from candle_lib.search.space import Dimension, is_active, parse_space, same_value
 
 if TYPE_CHECKING:
     import optuna
@@ -41,7 +41,11 @@ def _is_ordinal(values: tuple) -> bool:
 
 
 def distribution(dimension: Dimension) -> optuna.distributions.BaseDistribution:
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
 
     if dimension.is_range:
         if dimension.type == "int":

@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 import hashlib
 
-from ..errors import CandleInputError
-from ..params import canonical_json
+from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import canonical_json
 
 DATA_PREFIX = "data."
 # Options that shape a prepared dataset and so enter its id; the optional ones only when set,

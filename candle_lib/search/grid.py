@@ -6,7 +6,7 @@ left out, so a switched-off dimension does not multiply the grid.
 
 from __future__ import annotations
 
-from .space import Dimension, grid_values, is_active, parse_space
+from candle_lib.search.space import Dimension, grid_values, is_active, parse_space
 
 
 def expand_grid(space: dict | tuple[Dimension, ...]) -> list[dict]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .space import Dimension, is_active, parse_space, sample_value
+from candle_lib.search.space import Dimension, is_active, parse_space, sample_value
 
 
 def random_points(space: dict | tuple[Dimension, ...], seed: int) -> Iterator[dict]:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 
-from ..errors import CandleInputError
-from .bayesian import suggest_points
-from .objective import objective_value
-from .planner import Planner, SearchPlan, space_of
-from .settings import BUNDLE, DATA
-from .space import grid_values
+from candle_lib.errors import CandleInputError
+from candle_lib.search.bayesian import suggest_points
+from candle_lib.search.bindings import BUNDLE, DATA
+from candle_lib.search.objective import objective_value
+from candle_lib.search.plan_builder import Planner, SearchPlan, plan_points, space_of
+from candle_lib.search.space import grid_values
 
 
 def bayesian_options(hpo: dict) -> dict:
@@ -85,8 +85,6 @@ def possible_variants(config: dict) -> dict[str, dict]:
 def round_trials(config: dict, rounds: Sequence[Sequence[Mapping]]) -> dict[str, dict]:
     """{trial id: spec} of the trials that written rounds (UPF rows) propose. Each row's id must
     be the id its point plans to: a round file edited by hand is refused, not half-trusted."""
-    from .plan import plan_points
-
     specs: dict[str, dict] = {}
     for rows in rounds:
         plan = plan_points(config, rows)

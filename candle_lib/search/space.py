@@ -14,7 +14,7 @@ Each entry of ``hpo.space`` is one dimension, in one of three forms:
   as a mapping, so that it can carry ``when``.
 
 What a dimension's name means (a hyperparameter, a ``data.`` preparation option, a bundle of
-settings, or a switch used only in conditions) is decided by :mod:`candle_lib.search.settings`;
+settings, or a switch used only in conditions) is decided by :mod:`candle_lib.search.bindings`;
 this module only knows the structure. A point is a dict {dimension name: value} of the
 dimensions that apply, in space order.
 """
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CandleInputError
+from candle_lib.errors import CandleInputError
 
 RANGE_TYPES = ("int", "float", "log")
 ENTRY_KEYS = {"values", "type", "low", "high", "n", "when"}

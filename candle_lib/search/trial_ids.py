@@ -1,6 +1,6 @@
 """Fast content-addressed trial ids for large plans.
 
-:func:`candle_lib.params.trial_id` hashes the canonical JSON of a whole spec. Across a plan,
+:func:`candle_lib.trial.spec.trial_id` hashes the canonical JSON of a whole spec. Across a plan,
 every spec shares the same role and most hyperparameter values, so this hasher encodes each
 (name, value) once and joins the cached pieces: the same text, hence the same id, in a few
 microseconds per trial.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..params import canonical_json
-from .value_cache import ValueCache
+from candle_lib.params.specs import canonical_json
+from candle_lib.search.value_cache import ValueCache
 
 
 def _piece(name: str, value) -> str:

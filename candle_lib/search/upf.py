@@ -2,7 +2,7 @@
 
 Supervisor runs one training per line with the line's hyperparameters. Here a line is a point
 of the search: hyperparameter names (and ``data.`` options, bundles, switches; see
-:mod:`candle_lib.search.settings`) to values. Reading keeps each line's ``id``; writing the
+:mod:`candle_lib.search.bindings`) to values. Reading keeps each line's ``id``; writing the
 plan puts the content-addressed trial id there.
 """
 
@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from ..atomic import write_text
-from ..errors import CandleInputError
+from candle_lib.atomic import write_text
+from candle_lib.errors import CandleInputError
 
 
 def parse_upf(text: str, *, source: str = "UPF") -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..params import canonical_json
+from candle_lib.params.specs import canonical_json
 
 
 def content_key(value):

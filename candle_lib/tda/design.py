@@ -1,6 +1,6 @@
-"""The trials of training-data analysis, as content-addressed trial specs (:mod:`candle_lib.roles`).
+"""The trials of training-data analysis, as content-addressed trial specs (:mod:`candle_lib.trial.roles`).
 
-Every training is the ensemble member's role :data:`~candle_lib.roles.MEMBER` (train on split
+Every training is the ensemble member's role :data:`~candle_lib.trial.spec.MEMBER` (train on split
 train, monitor val, predict val and test) plus only the keys that change the training, so that a
 training two analyses (or the UQ ensemble) ask for has one id and runs once:
 
@@ -22,8 +22,8 @@ its analysis plus its ``trial`` id; specs are {trial id: spec} for the trial reg
 
 from __future__ import annotations
 
-from ..params import resolve_params, trial_id, trial_spec
-from ..roles import MEMBER
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.spec import MEMBER, trial_id, trial_spec
 
 GROUP_COLUMN = "logo_group"
 ALL_GROUPS = "all"

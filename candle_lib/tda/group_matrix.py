@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .design import ALL_GROUPS, logo_name
-from .tables import group_ids, score_points
+from candle_lib.tda.design import ALL_GROUPS, logo_name
+from candle_lib.tda.tables import group_ids, score_points
 
 
 def held_out(train: str, test_group: str, groups: list[str]) -> bool:

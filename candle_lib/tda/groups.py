@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import CandleInputError
-from .design import GROUP_COLUMN
+from candle_lib.errors import CandleInputError
+from candle_lib.tda.design import GROUP_COLUMN
 
 NEEDED_SPLITS = ("train", "val", "test")
 

@@ -6,7 +6,8 @@ The group analyses (group matrix, transfer) need the groups, known once the data
 
 from __future__ import annotations
 
-from . import design, settings
+from candle_lib.tda import design
+from candle_lib.tda import options as settings
 
 
 def tda_plan(config: dict, prep: str, groups: list[str] | None = None) -> dict[str, tuple[list[dict], dict]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..plots import _pyplot
+from candle_lib.render import pyplot
 
 
 def _curve(axes, summary: pd.DataFrame, x: str, label: str | None = None) -> None:
@@ -15,7 +15,7 @@ def _curve(axes, summary: pd.DataFrame, x: str, label: str | None = None) -> Non
 
 
 def plot_learning_curve(summary: pd.DataFrame, metric: str, split: str, path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(6, 4))
     _curve(axes, summary, "fraction")
     axes.set_xlabel("share of the training rows")
@@ -28,7 +28,7 @@ def plot_learning_curve(summary: pd.DataFrame, metric: str, split: str, path) ->
 
 def plot_noise_curve(summary: pd.DataFrame, metric: str, split: str, path) -> None:
     """One panel per noise kind (their levels have different units)."""
-    plt = _pyplot()
+    plt = pyplot()
     kinds = list(dict.fromkeys(summary["noise"]))
     figure, axes = plt.subplots(1, max(1, len(kinds)), figsize=(5 * max(1, len(kinds)), 4), squeeze=False, sharey=True)
     units = {"label": "share of training labels replaced", "feature": "sd of Gaussian noise on scaled training features"}
@@ -44,7 +44,7 @@ def plot_noise_curve(summary: pd.DataFrame, metric: str, split: str, path) -> No
 
 
 def plot_group_matrix(wide: pd.DataFrame, metric: str, split: str, path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     values = wide.to_numpy(dtype=np.float64)
     figure, axes = plt.subplots(figsize=(1.2 * wide.shape[1] + 3, 0.5 * wide.shape[0] + 2))
     image = axes.imshow(values, cmap="viridis", aspect="auto")

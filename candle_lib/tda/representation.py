@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
-from ..metrics import pearson
+from candle_lib.trial.metrics import pearson
 
 
 def pca_reconstruction(x_train: np.ndarray, x_eval: np.ndarray, n_components: int) -> np.ndarray:
@@ -69,10 +69,10 @@ def compare_reconstructions(x_train: np.ndarray, x_eval: np.ndarray, latent_dim:
 def representation_table(trial_dir, dataset_dir, split: str) -> pd.DataFrame:
     """The comparison on the rows of ``split`` for a finished P1B1 trial (imports Keras to run
     the saved autoencoder when the trial is ok)."""
-    from ..dataset import load_prepared
-    from ..roles import role_rows
-    from ..row_reader import read_npy_rows
-    from ..scaling import fit_scaler, scale_in_place
+    from candle_lib.data.prepared import load_prepared
+    from candle_lib.data.row_reader import read_npy_rows
+    from candle_lib.trial.roles import role_rows
+    from candle_lib.trial.scaling import fit_scaler, scale_in_place
 
     trial_dir, dataset_dir = Path(trial_dir), Path(dataset_dir)
     spec = json.loads((trial_dir / "params.json").read_text())
@@ -87,7 +87,7 @@ def representation_table(trial_dir, dataset_dir, split: str) -> pd.DataFrame:
     x_eval = scale_in_place(scaler, read_npy_rows(dataset_dir / "matrix.npy", eval_rows))
     autoencoder = None
     if metrics["status"] == "ok":
-        from ..trial_model import load_trial_model
+        from candle_lib.trial.saved_model import load_trial_model
 
         model = load_trial_model(trial_dir).model
         autoencoder = np.asarray(model.predict(x_eval, batch_size=256, verbose=0), dtype=np.float64)

@@ -1,5 +1,5 @@
 """One metric of a trial's predictions (predictions.parquet), on any subset of its rows, with
-the same formulas as the trial's own metrics (:mod:`candle_lib.metrics`)."""
+the same formulas as the trial's own metrics (:mod:`candle_lib.trial.metrics`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..metrics import accuracy, auc, categorical_crossentropy, regression_metrics
+from candle_lib.trial.metrics import (
+    accuracy,
+    auc,
+    categorical_crossentropy,
+    regression_metrics,
+)
 
 CLASSIFICATION = {"accuracy": accuracy, "auc": auc, "loss": categorical_crossentropy}
 REGRESSION = ("mse", "mae", "r2", "pearson")

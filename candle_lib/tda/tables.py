@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .scoring import read_trial, trial_score
+from candle_lib.tda.scoring import read_trial, trial_score
 
 
 def score_points(points: list[dict], trials_root, metric: str, split: str, subset=None) -> pd.DataFrame:

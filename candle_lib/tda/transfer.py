@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .tables import group_ids, score_points, summarize
+from candle_lib.tda.tables import group_ids, score_points, summarize
 
 KEYS = ["source", "target", "fraction"]
 

@@ -9,10 +9,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..atomic import write_table
-from .members import passes_as_members, stack_classification, stack_regression
-from .plots import plot_calibration_curve, plot_reliability, plot_risk_coverage
-from .summary import UQTables, add_classification, add_regression
+from candle_lib.atomic import write_table
+from candle_lib.uq.members import (
+    passes_as_members,
+    stack_classification,
+    stack_regression,
+)
+from candle_lib.uq.plots import (
+    plot_calibration_curve,
+    plot_reliability,
+    plot_risk_coverage,
+)
+from candle_lib.uq.summary import UQTables, add_classification, add_regression
 
 
 def members_table(members: list[dict], trials_root) -> pd.DataFrame:

@@ -1,5 +1,5 @@
 """The trials a ``uq`` config asks for. Every member is a MEMBER trial (train on train, monitor
-val, predict val and test; candle_lib.roles), so a member another workflow also asks for has
+val, predict val and test; candle_lib.trial.roles), so a member another workflow also asks for has
 the same content-addressed id and runs once. Members are drawn by
 
 - ``seed``: rng_seed = model.rng_seed + m (weights, shuffling, dropout), m = 0 .. members-1;
@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import CandleInputError
-from ..params import resolve_params, trial_id, trial_spec
-from ..roles import MEMBER
+from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import resolve_params
+from candle_lib.trial.spec import MEMBER, trial_id, trial_spec
 
 ENSEMBLES = ("seed", "bootstrap", "subsample")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..dataset import load_prepared
-from ..row_reader import read_npy_rows
-from ..tasks import task_for
-from ..trial_model import load_trial_model
+from candle_lib.data.prepared import load_prepared
+from candle_lib.data.row_reader import read_npy_rows
+from candle_lib.trial.saved_model import load_trial_model
+from candle_lib.trial.tasks import task_for
 
 SPLITS = ("val", "test")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import CandleInputError
+from candle_lib.errors import CandleInputError
 
 KEYS = ["split", "sample_id"]
 

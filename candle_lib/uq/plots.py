@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..atomic import atomic_path
-from ..plots import _pyplot
+from candle_lib.atomic import atomic_path
+from candle_lib.render import pyplot
 
 
 def _save(figure, path) -> None:
@@ -17,7 +17,7 @@ def _save(figure, path) -> None:
 
 
 def plot_reliability(curves: dict, path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(5, 5))
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
     for method, curve in curves.items():
@@ -34,7 +34,7 @@ def plot_reliability(curves: dict, path) -> None:
 
 
 def plot_risk_coverage(curves: dict, path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(6, 4))
     for method, curve in curves.items():
         axes.step(curve["coverage"], curve["risk"], where="post", label=f"{method} (AURC {np.mean(curve['risk']):.3f})")
@@ -47,7 +47,7 @@ def plot_risk_coverage(curves: dict, path) -> None:
 
 
 def plot_calibration_curve(curves: dict, path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(5, 5))
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="nominal")
     for k, (method, curve) in enumerate(curves.items()):

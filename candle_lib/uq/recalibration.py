@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .regression import z_score
+from candle_lib.uq.regression import z_score
 
 
 def gaussian_scale(y: np.ndarray, mean: np.ndarray, total: np.ndarray, level: float) -> float:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import CandleInputError
-from . import classification as cls
-from . import regression as reg
-from .members import Stacked
-from .recalibration import gaussian_scale, quantile_margin
+from candle_lib.errors import CandleInputError
+from candle_lib.uq import classification as cls
+from candle_lib.uq import regression as reg
+from candle_lib.uq.members import Stacked
+from candle_lib.uq.recalibration import gaussian_scale, quantile_margin
 
 CALIBRATION_SPLIT, TEST_SPLIT = "val", "test"
 CURVE_LEVELS = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2))  # the calibration curve's levels

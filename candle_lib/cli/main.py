@@ -1,0 +1,188 @@
+"""The ``candle`` command (also ``python -m candle_lib``): one trial outside Snakemake, and the
+hyperparameters a parameter file resolves to.
+
+    candle trial --data results/data/prepared/prep-XXXXXXXX --params nt3_default_model.txt \\
+                 --set epochs=20 --out results/cli-trials
+    candle params --params nt3_default_model.txt --set drop=0.2
+    candle plan --config config/examples/hpo_grid_11664.yaml --upf grid.upf
+    candle status results/ --config config.yaml      # progress of a running study
+    candle serve results/ --config config.yaml       # the same as a live web page
+
+Hyperparameters come from the defaults, overridden by ``--params`` (a CANDLE INI, YAML or JSON
+file), overridden by ``--set`` (see :mod:`candle_lib.params.layers`). Bad input ends with one
+line ``candle: error: ...`` and exit code 2; a trial that trains but fails (diverged, timed
+out) is a result, written like any other, and exits with code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from candle_lib.errors import CandleInputError
+from candle_lib.params.layers import INI_SUFFIXES, MAPPING_SUFFIXES, resolve_layers
+from candle_lib.trial.spec import FINAL, HOLDOUT, trial_id, trial_spec
+
+EXIT_TRIAL_FAILED = 1
+EXIT_BAD_INPUT = 2
+ROLES = {"holdout": HOLDOUT, "final": FINAL}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _add_param_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--params",
+        metavar="FILE",
+        help=f"parameter file: a CANDLE *_default_model.txt INI file ({', '.join(INI_SUFFIXES)}) or a YAML/JSON mapping "
+        f"of hyperparameters ({', '.join(MAPPING_SUFFIXES)}), e.g. a trial's params.json; without it, the defaults (CANDLE NT3)",
+    )
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="override one hyperparameter (repeatable); VALUE is a Python literal or a bare word, "
+        "e.g. --set epochs=20 --set 'conv=[32, 5, 1]' --set optimizer=adam; CANDLE names such as drop are accepted",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="candle", description="CANDLE on Snakemake: run one trial, or inspect hyperparameters.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    trial = commands.add_parser(
+        "trial",
+        help="train and evaluate one trial on a prepared dataset, outside Snakemake",
+        description="Train and evaluate one trial. Results go to OUT/<trial id>/ (params.json, metrics.json, history.csv, "
+        "predictions.parquet, scaler.json, trial.log); the id is the one the workflow would give the same trial.",
+    )
+    trial.add_argument("--data", required=True, metavar="DIR", help="prepared dataset directory, e.g. results/data/prepared/prep-XXXXXXXX")
+    _add_param_options(trial)
+    trial.add_argument(
+        "--role",
+        choices=sorted(ROLES),
+        default="holdout",
+        help="holdout: train on train, evaluate on val (as an HPO trial); final: train on train+val, evaluate once on test (default: holdout)",
+    )
+    trial.add_argument("--out", required=True, metavar="DIR", help="parent directory of the trial directory")
+    trial.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="CPU threads for TensorFlow (default: 1, as the workflow)")
+    trial.set_defaults(run=run_trial_command)
+
+    params = commands.add_parser(
+        "params",
+        help="print the resolved hyperparameters as JSON",
+        description="Print the hyperparameters that defaults < --params < --set resolve to, as JSON on stdout; ignored keys go to stderr.",
+    )
+    _add_param_options(params)
+    params.set_defaults(run=print_params_command)
+
+    plan = commands.add_parser(
+        "plan",
+        help="plan a config's search: trials and prepared variants, optionally exported as UPF",
+        description="Validate a workflow config and plan its search (grid, random or upf) as the workflow does: print how many "
+        "trials and prepared-data variants it needs and how long planning took; --upf writes the trials as a CANDLE Supervisor "
+        "UPF file (one JSON object per line: id = trial id, then the point), which method: upf reads back.",
+    )
+    plan.add_argument("--config", required=True, metavar="YAML", help="a workflow config, e.g. config/examples/hpo_grid_11664.yaml")
+    plan.add_argument("--upf", metavar="FILE", help="write the planned trials here as UPF")
+    plan.set_defaults(run=plan_command)
+
+    from candle_lib.report.dashboard import add_serve_parser
+    from candle_lib.report.status import add_status_parser
+
+    add_status_parser(commands)
+    add_serve_parser(commands)
+    return parser
+
+
+
+
+def plan_command(args) -> int:
+    import time
+
+    import yaml
+
+    from candle_lib.config import validate_config
+    from candle_lib.search.methods import plan_search
+    from candle_lib.search.upf import upf_rows, write_upf
+
+    started = time.perf_counter()
+    path = Path(args.config)
+    if not path.is_file():
+        raise CandleInputError("no such config file", source=args.config)
+    config = validate_config(yaml.safe_load(path.read_text()))
+    if config["hpo"]["method"] == "bayesian":
+        raise CandleInputError("a Bayesian search is planned round by round by the workflow (results/hpo/rounds/)", where="hpo.method")
+    searched = plan_search(config)
+    seconds = time.perf_counter() - started
+    print(f"{config['hpo']['method']} search: {len(searched.trials)} trials, {len(searched.variants)} prepared-data variants; planned in {seconds:.2f} s")
+    if args.upf:
+        write_upf(args.upf, upf_rows(searched.points))
+        print(f"wrote {len(searched.points)} UPF rows to {args.upf}")
+    return 0
+
+
+def _report_ignored(resolved, log) -> None:
+    for key in resolved.ignored:
+        log(str(key))
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def print_params_command(args) -> int:
+    resolved = resolve_layers(args.params, args.set)
+    _report_ignored(resolved, _stderr)
+    print(json.dumps(resolved.params, indent=2))
+    return 0
+
+
+def run_trial_command(args) -> int:
+    from candle_lib.data.prepared import load_prepared
+
+    resolved = resolve_layers(args.params, args.set)
+    data_dir = Path(args.data).resolve()
+    if not data_dir.is_dir():
+        raise CandleInputError("no such prepared dataset directory", source=args.data)
+    load_prepared(data_dir)  # checks the dataset before anything is written
+    spec = trial_spec(resolved.params, role=ROLES[args.role], data=data_dir.name)
+    out_dir = Path(args.out) / trial_id(spec)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "trial.log", "a", buffering=1, encoding="utf-8") as log_file:
+
+        def log(message: str) -> None:
+            _stderr(message)
+            print(message, file=log_file)
+
+        log(f"parameters: defaults < {args.params or '(no file)'} < --set {' '.join(args.set) or '(none)'}")
+        _report_ignored(resolved, log)
+        from candle_lib.trial.run import run_trial
+
+        result = run_trial(data_dir, spec, out_dir, threads=args.threads, log=log)
+    objective = result["objective"]
+    print(f"trial {out_dir.name} {result['status']}: {objective['metric']}={objective['value']}; results in {out_dir}")
+    if result["status"] != "ok":
+        print(f"trial failed: {result['failure_reason']}", file=sys.stderr)
+        return EXIT_TRIAL_FAILED
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except CandleInputError as exc:
+        print(f"candle: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT

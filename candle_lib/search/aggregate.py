@@ -1,0 +1,75 @@
+"""Aggregate trial directories into one table and pick the best trial. Rebuildable at any time
+from the trial directories alone; nothing is appended to a shared file."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from candle_lib.errors import CandleInputError
+
+
+def _cell(value):
+    """Lists and dicts go into one TSV cell as canonical JSON."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, (list, dict)) else value
+
+
+def read_trial(trial_dir) -> dict:
+    d = Path(trial_dir)
+    try:
+        spec = json.loads((d / "params.json").read_text())
+        metrics = json.loads((d / "metrics.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CandleInputError(f"unreadable trial ({exc})", source=str(d)) from exc
+    return {"trial_id": d.name, "spec": spec, "metrics": metrics}
+
+
+def trials_table(trial_dirs, objective_metric: str, varied: list[str] | None = None, data_columns: dict | None = None) -> pd.DataFrame:
+    """One row per trial: trial_id, each hyperparameter (searched ones first, ``data.*`` ones
+    from ``data_columns``: {prep id: {data key: value}}), the prepared variant, status,
+    objective (the configured metric), every final metric, epochs, seconds, failure reason."""
+    rows = []
+    varied = list(varied or [])
+    for order, trial_dir in enumerate(trial_dirs):
+        trial = read_trial(trial_dir)
+        params, m = trial["spec"]["params"], trial["metrics"]
+        value = m["metrics"].get(objective_metric) if m["status"] == "ok" else None
+        row = {"trial_id": trial["trial_id"], "order": order}
+        data_values = (data_columns or {}).get(trial["spec"]["data"], {})
+        for name in varied:
+            row[name] = _cell(data_values.get(name) if name.startswith("data.") else params[name])
+        row.update({name: _cell(params[name]) for name in params if name not in varied})
+        row["data"] = trial["spec"]["data"]
+        row.update({"status": m["status"], "objective": value})
+        row.update(m["metrics"])
+        row.update({"epochs_run": m["epochs_run"], "wall_seconds": m["wall_seconds"], "failure_reason": m["failure_reason"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def best_trial(table: pd.DataFrame, direction: str) -> pd.Series:
+    """The ok trial with the best objective; ties go to the earlier trial in search order."""
+    if direction not in ("minimize", "maximize"):
+        raise CandleInputError(f"direction must be minimize or maximize, not '{direction}'", where="hpo.objective.direction")
+    ok = table[(table["status"] == "ok") & table["objective"].map(lambda v: v is not None and not math.isnan(v))]
+    if ok.empty:
+        raise CandleInputError("no trial finished with status ok; see failure_reason in trials.tsv")
+    values = ok["objective"].astype(float)
+    position = values.idxmin() if direction == "minimize" else values.idxmax()
+    return ok.loc[position]
+
+
+def best_summary(table: pd.DataFrame, trial_dirs, metric: str, direction: str) -> dict:
+    best = best_trial(table, direction)
+    spec = read_trial(Path(trial_dirs[int(best["order"])]))["spec"]
+    return {
+        "trial_id": best["trial_id"],
+        "objective": {"metric": metric, "direction": direction, "value": float(best["objective"])},
+        "params": spec["params"],
+        "data": spec["data"],
+        "n_trials": int(len(table)),
+        "n_ok": int((table["status"] == "ok").sum()),
+    }
