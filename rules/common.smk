@@ -1,6 +1,7 @@
-# Config loading and validation, the trial registry, and input functions shared by the rules.
-import functools
-import json
+# Config loading and validation, then the input functions of the rules, grouped by stage.
+# Which trials each target needs is planned by candle_lib.study.StudyPlan (plain Python, unit
+# tested); this file only turns its answers into file paths, and waits for the checkpoints
+# whose outputs the plan reads (Bayesian rounds, the search's best, the TDA groups).
 import sys
 from pathlib import Path
 
@@ -9,17 +10,14 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, workflow.basedir)
 
 from candle_lib.config import validate_config
-from candle_lib.cv import cv_params, cv_trials
-from candle_lib.data.config_checks import SOURCE_FILES, is_drug_response
 from candle_lib.data.drug_prepared import DRUG_FILES
 from candle_lib.data.prepared import PREPARED_FILES, preparation_options
 from candle_lib.data.sources import ingest_options
+from candle_lib.data.config_checks import SOURCE_FILES
 from candle_lib.errors import CandleInputError
 from candle_lib.search.plots import plot_file_name
-from candle_lib.search.bundles import make_bundles
-from candle_lib.search.methods import data_variants, plan_search, prep_id, varied_keys
-from candle_lib.search.rounds import bayesian_options, round_trials
-from candle_lib.search.upf import read_upf
+from candle_lib.study import TRIAL_FILES, StudyPlan
+from candle_lib.tda.options import GROUP_ANALYSES
 
 # The embedded default config is read only when no --configfile is given: a config given on the
 # command line is complete on its own (no silent merging of search spaces with the defaults).
@@ -32,39 +30,21 @@ try:
     config = validate_config(
         config, f"{workflow.basedir}/config/schema/config.schema.yaml"
     )
-    PREP_ID = prep_id(config["data"])
-    PLAN = plan_search(config) if config["hpo"]["method"] != "bayesian" else None
-    HPO_TRIALS = PLAN.trials if PLAN else {}
-    # prep id -> the data config of that prepared variant (data.* search dimensions)
-    DATA_VARIANTS = {
-        PREP_ID: config["data"],
-        **(PLAN.variants if PLAN else data_variants(config)),
-    }
+    STUDY = StudyPlan(config, "results")
 except CandleInputError as error:
     raise WorkflowError(f"invalid config: {error}") from None
 
-# The prepared variant the report's data summary describes: the search's first (a search over
-# data.* options may never prepare the base config's own variant), else the base config's.
-SUMMARY_PREP = next(iter(PLAN.variants), PREP_ID) if PLAN else PREP_ID
-
-# Every trial that any target needs, by content-addressed id; a trial shared between
-# workflows is one job. Bayesian trials join round by round (proposed_trials).
-TRIALS = {**HPO_TRIALS}
-BAYESIAN = config["hpo"]["method"] == "bayesian"
-N_ROUNDS = bayesian_options(config["hpo"])["rounds"] if BAYESIAN else 0
-ROUNDS_DIR = "results/hpo/rounds"
-TRIALS_PER_JOB = 1 if BAYESIAN else config["hpo"].get("trials_per_job", 1)
-# the files every trial directory holds (DESIGN.md section 3), besides its log
-TRIAL_FILES = {
-    "params": "params.json",
-    "metrics": "metrics.json",
-    "history": "history.csv",
-    "predictions": "predictions.parquet",
-    "scaler": "scaler.json",
-}
+PREP_ID = STUDY.prep_id
+DATA_VARIANTS = STUDY.variants
+SUMMARY_PREP = STUDY.summary_prep
+DRUG_RESPONSE = STUDY.drug_response
+BAYESIAN = STUDY.bayesian
+TRIALS_PER_JOB = STUDY.trials_per_job
+BUNDLES = STUDY.bundles
+ROUNDS_DIR = str(STUDY.rounds_dir)
 RAW = "results/raw/synthetic"
-DRUG_RESPONSE = is_drug_response(config["data"])
 DRUG_TABLES = ("responses", "cell_features", "drug_features")
+INGESTED = "results/data/ingested"
 
 
 wildcard_constraints:
@@ -73,6 +53,21 @@ wildcard_constraints:
     prep="prep-[0-9a-f]{8}",
 
 
+# Categories of the report (rules/report.smk). A result joins the report with report(),
+# a caption under report/ and one of these (docs/monitoring.md, "The report").
+REPORT_DATA = "1. Data"
+REPORT_HPO = "2. Hyperparameter search"
+REPORT_CV = "3. Cross-validation"
+REPORT_UQ = "4. Uncertainty quantification"
+REPORT_TDA = "5. Training-data analysis"
+REPORT_FINAL = "6. Final test"
+
+
+def trial_files(trials, name):
+    return STUDY.trial_files(trials, name)
+
+
+# ---- Data (rules/data.smk)
 def prepared_files(prep):
     """The files of one prepared-dataset variant, by name without extension."""
     names = DRUG_FILES if DRUG_RESPONSE else PREPARED_FILES
@@ -81,7 +76,7 @@ def prepared_files(prep):
     }
 
 
-def source_inputs(wildcards):
+def get_source_inputs(wildcards):
     """The input files of the configured source: generated, or the user's (data.files)."""
     data = config["data"]
     if DRUG_RESPONSE and data["source"] == "synthetic":
@@ -96,47 +91,20 @@ def source_inputs(wildcards):
     return {key: files[key] for key in SOURCE_FILES[data["source"]] if files.get(key)}
 
 
-def gene_list_input(wildcards):
+def get_gene_list(wildcards):
     gene_list = DATA_VARIANTS[wildcards.prep]["filters"]["gene_list"]
     return {"gene_list": gene_list} if gene_list else {}
 
 
-@functools.cache
-def _rounds_read(stamps):
-    return round_trials(config, [read_upf(path) for path, _ in stamps])
-
-
-def proposed_trials():
-    """{trial id: spec} of the Bayesian rounds written so far (re-read when a round changes)."""
-    files = sorted(Path(ROUNDS_DIR).glob("round_*.upf"), key=lambda p: int(p.stem[6:]))
-    return _rounds_read(tuple((str(p), p.stat().st_mtime_ns) for p in files))
-
-
-# Trials known only once a checkpoint has run (e.g. CV of the HPO best): functions that return
-# {trial id: spec} of what exists so far, registered by the workflows that need them.
-LATER_TRIALS = []
-
-
-def register_trials(specs):
-    """Add a workflow's trials to the registry; a training two workflows ask for is one job."""
-    TRIALS.update(specs)
-    return list(specs)
-
-
+# ---- Trials (rules/train.smk)
 def trial_spec_of(trial_id):
-    spec = TRIALS.get(trial_id) or (
-        proposed_trials().get(trial_id) if BAYESIAN else None
-    )
-    for later in LATER_TRIALS:
-        spec = spec or later().get(trial_id)
-    if spec is None:
-        raise WorkflowError(
-            f"trial {trial_id} is not part of the configured workflows (results/trials/{trial_id})"
-        )
-    return spec
+    try:
+        return STUDY.spec(trial_id)
+    except KeyError as error:
+        raise WorkflowError(error.args[0]) from None
 
 
-def trial_inputs(wildcards):
+def get_trial_inputs(wildcards):
     """A trial's prepared dataset, and the trial it starts from when it fine-tunes one."""
     spec = trial_spec_of(wildcards.trial_id)
     inputs = prepared_files(spec["data"])
@@ -145,29 +113,44 @@ def trial_inputs(wildcards):
     return inputs
 
 
+def bundle_record(bundle):
+    return f"results/hpo/bundles/{bundle}.json"
+
+
+def get_bundle_dataset(wildcards):
+    return prepared_files(STUDY.trials[BUNDLES[wildcards.bundle][0]]["data"])
+
+
+def bundle_specs(wildcards):
+    return {tid: STUDY.trials[tid] for tid in BUNDLES[wildcards.bundle]}
+
+
+# ---- Hyperparameter search (rules/hpo.smk)
 def round_ids(r):
     """Trial ids of Bayesian round r (waits for the round's proposal checkpoint)."""
-    upf = checkpoints.propose_round.get(r=r).output.upf
-    return [row["id"] for row in read_upf(upf)]
+    checkpoints.propose_round.get(r=r)
+    return STUDY.round_ids(r)
 
 
 def hpo_trial_ids():
     if not BAYESIAN:
-        return list(HPO_TRIALS)
-    return list(dict.fromkeys(tid for r in range(N_ROUNDS) for tid in round_ids(r)))
+        return list(STUDY.hpo_trials)
+    return list(
+        dict.fromkeys(tid for r in range(STUDY.n_rounds) for tid in round_ids(r))
+    )
 
 
-def earlier_rounds(wildcards):
+def get_earlier_rounds(wildcards):
     """A round's proposals come from every earlier round's points and trial metrics."""
     earlier = range(int(wildcards.r))
     ids = list(dict.fromkeys(tid for k in earlier for tid in round_ids(k)))
     return {
-        "rounds": [f"{ROUNDS_DIR}/round_{k}.upf" for k in earlier],
+        "rounds": [str(STUDY.round_file(k)) for k in earlier],
         "metrics": trial_files(ids, "metrics.json"),
     }
 
 
-def hpo_results(wildcards):
+def get_hpo_results(wildcards):
     """The aggregate's inputs: every trial's files, or, with bundles, each bundle's record (the
     trials of a bundle are not outputs of their own)."""
     if BUNDLES:
@@ -179,56 +162,10 @@ def hpo_results(wildcards):
     }
 
 
-def bundle_record(bundle):
-    return f"results/hpo/bundles/{bundle}.json"
-
-
-def bundle_dataset(wildcards):
-    return prepared_files(TRIALS[BUNDLES[wildcards.bundle][0]]["data"])
-
-
-def data_columns():
-    """{prep id: {data.<key>: value}} of the data options the search varies (trials.tsv columns)."""
-    keys = [key for key in varied_keys(config) if key.startswith("data.")]
-    columns = {}
-    for prep, data in DATA_VARIANTS.items():
-        row = {}
-        for key in keys:
-            node = data
-            for part in key[len("data.") :].split("."):
-                node = node.get(part) if isinstance(node, dict) else None
-            row[key] = node
-        columns[prep] = row
-    return columns
-
-
-def search_plot_names():
-    return [plot_file_name(name) for name in ["trial", *varied_keys(config)]]
-
-
-def best_dataset(wildcards):
+def get_best_dataset(wildcards):
     """The prepared variant of the best trial (known once aggregation has run)."""
-    best = checkpoints.aggregate_hpo.get().output.best
-    return prepared_files(json.loads(Path(best).read_text())["data"])
-
-
-# Bundles of trials, one job each (hpo.trials_per_job > 1): fixed chunks of the search, each
-# recorded in results/hpo/bundles/<bundle>.json; a bundle job skips its finished trials.
-BUNDLES = make_bundles(TRIALS, TRIALS_PER_JOB) if TRIALS_PER_JOB > 1 else {}
-
-
-def trial_files(trials, name):
-    return [f"results/trials/{tid}/{name}" for tid in trials]
-
-
-# Categories of the report (rules/report.smk). A result joins the report with report(),
-# a caption under report/ and one of these (README, "The report").
-REPORT_DATA = "1. Data"
-REPORT_HPO = "2. Hyperparameter search"
-REPORT_CV = "3. Cross-validation"
-REPORT_UQ = "4. Uncertainty quantification"
-REPORT_TDA = "5. Training-data analysis"
-REPORT_FINAL = "6. Final test"
+    checkpoints.aggregate_hpo.get()
+    return prepared_files(STUDY.best()["data"])
 
 
 def hpo_plot(name):
@@ -242,88 +179,34 @@ def hpo_plot(name):
     )
 
 
-# ---- Production inference (rules/infer.smk): the models infer.models names, and their inputs.
-from candle_lib.trial.spec import trial_id
-
-INGESTED = "results/data/ingested"
-
-
-def infer_model_names():
-    """infer.models as bundle names: final, or the trial ids of an ensemble."""
-    models = config["infer"]["models"]
-    if models == "final":
-        return ["final"]
-    return [Path(m).name for m in models]
+# ---- Cross-validation (rules/cv.smk): the fold trials of the model section, planned from the
+# config, or of the search's best, known once aggregate_hpo has run.
+CV = config["cv"]
 
 
-def register_saved_trials(names):
-    """Trials of infer.models that no configured workflow asks for but that lie in
-    results/trials join the registry from their params.json, so that the DAG knows them (and
-    retrains one whose prepared dataset changed); others must come from a workflow's checkpoint.
-    """
-    saved = {}
-    for name in names:
-        params = Path(f"results/trials/{name}/params.json")
-        if name == "final" or name in TRIALS or not params.exists():
-            continue
-        spec = json.loads(params.read_text())
-        if trial_id(spec) != name:
-            raise WorkflowError(
-                f"config key 'infer.models': results/trials/{name}/params.json describes trial {trial_id(spec)}"
-            )
-        saved[name] = spec
-    return register_trials(saved)
+def cv_trial_ids():
+    if STUDY.cv_from_best:
+        checkpoints.aggregate_hpo.get()
+    return STUDY.cv_trial_ids()
 
 
-register_saved_trials(infer_model_names())
+def get_cv_inputs(wildcards):
+    ids = cv_trial_ids()
+    prep = trial_spec_of(ids[0])["data"]
+    return {
+        "samples": prepared_files(prep)["samples"],
+        "metrics": trial_files(ids, "metrics.json"),
+        "predictions": trial_files(ids, "predictions.parquet"),
+    }
 
 
-def export_inputs(wildcards):
-    """A deployed model's trial (metrics.json; model.keras beside it), its prepared dataset,
-    and the ingested genes the normalization reads."""
-    if DRUG_RESPONSE:
-        raise WorkflowError(
-            "production inference serves expression models; drug-response models join several tables"
-        )
-    if wildcards.deployed == "final":
-        inputs = best_dataset(wildcards)
-        inputs["trial"] = "results/hpo/final/metrics.json"
-    else:
-        inputs = prepared_files(trial_spec_of(wildcards.deployed)["data"])
-        inputs["trial"] = f"results/trials/{wildcards.deployed}/metrics.json"
-    inputs["genes"] = f"{INGESTED}/features.parquet"
-    inputs["values"] = f"{INGESTED}/values.npy"
-    return inputs
+def cv_folds_by_trial(wildcards):
+    return {trial_spec_of(tid)["role"]["fold"]: tid for tid in cv_trial_ids()}
 
 
-def new_samples(wildcards):
-    if not config["infer"]["input"]:
-        raise WorkflowError(
-            "config key 'infer.input': set it to the table of the samples to predict"
-        )
-    return config["infer"]["input"]
-
-
-def predictions_of_known_models(wildcards):
-    """The predictions, once every model of infer.models is known (checked here, in the target,
-    so that an unknown one is an error even when an older predictions file exists)."""
-    for name in infer_model_names():
-        if name != "final":
-            trial_spec_of(name)
-    return rules.predict_samples.output[0]
-
-
-# ---- Uncertainty quantification (rules/uq.smk): the members of the uq section, its outputs.
-from candle_lib.uq.ensembles import uq_plan
-
+# ---- Uncertainty quantification (rules/uq.smk)
+UQ = STUDY.uq
 UQ_DIR = "results/uq"
-
-try:
-    UQ = uq_plan(config, PREP_ID, drug_response=DRUG_RESPONSE)
-    UQ_ERROR = None
-    register_trials(UQ.trials)
-except CandleInputError as error:  # only the uq target needs a valid uq section
-    UQ, UQ_ERROR = None, error
 
 
 def uq_plot(name):
@@ -355,7 +238,7 @@ def uq_outputs():
     }
 
 
-def uq_inputs(wildcards):
+def get_uq_inputs(wildcards):
     ids = [member["trial_id"] for member in UQ.members]
     inputs = {
         "metrics": trial_files(ids, "metrics.json"),
@@ -366,100 +249,26 @@ def uq_inputs(wildcards):
     return inputs
 
 
-def uq_config_error(wildcards):
-    raise WorkflowError(f"invalid config: {UQ_ERROR}")
+def get_uq_config_error(wildcards):
+    raise WorkflowError(f"invalid config: {STUDY.uq_error}")
 
 
-# Cross-validation (rules/cv.smk): the fold trials of the model section, registered now, or of
-# the HPO best, known once aggregate_hpo has run.
-CV = config["cv"]
-
-
-def cv_fold_trials(params, prep):
-    n_folds = DATA_VARIANTS[prep]["splits"]["n_folds"]
-    return cv_trials(params, prep, n_folds, CV["folds"])
-
-
-def best_cv_trials():
-    """The fold trials of the HPO best, once results/hpo/best.json exists ({} before)."""
-    path = Path("results/hpo/best.json")
-    if CV["params"] != "best" or not path.exists():
-        return {}
-    best = json.loads(path.read_text())
-    return cv_fold_trials(cv_params(CV, config["model"], best), best["data"])
-
-
-if CV["params"] == "best":
-    LATER_TRIALS.append(best_cv_trials)
-else:
-    CV_TRIALS = register_trials(cv_fold_trials(cv_params(CV, config["model"]), PREP_ID))
-
-
-def cv_trial_ids():
-    if CV["params"] != "best":
-        return CV_TRIALS
-    checkpoints.aggregate_hpo.get()
-    return list(best_cv_trials())
-
-
-def cv_inputs(wildcards):
-    ids = cv_trial_ids()
-    prep = trial_spec_of(ids[0])["data"]
-    return {
-        "samples": prepared_files(prep)["samples"],
-        "metrics": trial_files(ids, "metrics.json"),
-        "predictions": trial_files(ids, "predictions.parquet"),
-    }
-
-
-def cv_folds_by_trial(wildcards):
-    return {trial_spec_of(tid)["role"]["fold"]: tid for tid in cv_trial_ids()}
-
-
-# ---------------------------------------------------------------------------------------------
-# Training-data analysis (rules/tda.smk): the plan of the analyses that need no groups is known
-# at parse time; the group analyses' trials join once checkpoint tda_groups has written the
-# groups (LATER_TRIALS).
-from candle_lib.tda.plan import plan_trials, tda_plan
-from candle_lib.tda.options import GROUP_ANALYSES, analyses, metric_of
-
+# ---- Training-data analysis (rules/tda.smk): the analyses that need no groups are planned
+# from the config; the group analyses once checkpoint tda_groups has written the groups.
 TDA_DIR = "results/tda"
-TDA_GROUPS = f"{TDA_DIR}/groups.json"
-try:
-    TDA_PLAN = tda_plan(config, PREP_ID)
-    TDA_METRIC = metric_of(config)
-    TDA_ANALYSES = analyses(config)
-except CandleInputError as error:
-    raise WorkflowError(f"invalid config: {error}") from None
-register_trials(plan_trials(TDA_PLAN))
-TDA_SCORING = {"metric": TDA_METRIC, "split": config["tda"]["split"]}
+TDA_GROUPS = str(STUDY.tda_groups_file)
+TDA_ANALYSES = STUDY.tda_analyses
+TDA_SCORING = {"metric": STUDY.tda_metric, "split": config["tda"]["split"]}
 TDA_CURVES = {"learning_curve": "learning_curve", "noise_curve": "noise"}
-
-
-@functools.cache
-def _tda_group_plan(stamp):
-    groups = json.loads(Path(TDA_GROUPS).read_text())["groups"]
-    plan = tda_plan(config, PREP_ID, groups)
-    return {a: plan[a] for a in GROUP_ANALYSES if a in plan}
-
-
-def tda_group_plan():
-    """The group analyses' plan once tda_groups has run, else {}."""
-    path = Path(TDA_GROUPS)
-    return _tda_group_plan(path.stat().st_mtime_ns) if path.exists() else {}
-
-
-LATER_TRIALS.append(lambda: plan_trials(tda_group_plan()))
 
 
 def tda_points(analysis):
     if analysis in GROUP_ANALYSES:
         checkpoints.tda_groups.get()
-        return tda_group_plan()[analysis][0]
-    return TDA_PLAN[analysis][0]
+    return STUDY.tda_points(analysis)
 
 
-def tda_trial_inputs(analysis):
+def get_tda_trial_inputs(analysis):
     """An analysis' trials (metrics and predictions), and the sample table for group scores."""
 
     def inputs(wildcards):
@@ -501,5 +310,50 @@ def tda_outputs(analysis):
     return files + [f"results/report/tda/{table}.html" for table in tables]
 
 
-def tda_representation_metrics(wildcards):
+def get_tda_representation_metrics(wildcards):
     return trial_files([tda_points("representation")[0]["trial"]], "metrics.json")[0]
+
+
+# ---- Production inference (rules/infer.smk): the models infer.models names, and their inputs.
+# A model that no target plans but that lies in results/trials joins the plan from its
+# params.json, so that the DAG knows it (and retrains it when its prepared dataset changed).
+INFER_MODELS = STUDY.infer_model_names()
+try:
+    STUDY.add_trials(STUDY.saved_trials(INFER_MODELS))
+except CandleInputError as error:
+    raise WorkflowError(f"invalid config: {error}") from None
+
+
+def get_export_inputs(wildcards):
+    """A deployed model's trial (metrics.json; model.keras beside it), its prepared dataset,
+    and the ingested genes the normalization reads."""
+    if DRUG_RESPONSE:
+        raise WorkflowError(
+            "production inference serves expression models; drug-response models join several tables"
+        )
+    if wildcards.deployed == "final":
+        inputs = get_best_dataset(wildcards)
+        inputs["trial"] = "results/hpo/final/metrics.json"
+    else:
+        inputs = prepared_files(trial_spec_of(wildcards.deployed)["data"])
+        inputs["trial"] = f"results/trials/{wildcards.deployed}/metrics.json"
+    inputs["genes"] = f"{INGESTED}/features.parquet"
+    inputs["values"] = f"{INGESTED}/values.npy"
+    return inputs
+
+
+def get_new_samples(wildcards):
+    if not config["infer"]["input"]:
+        raise WorkflowError(
+            "config key 'infer.input': set it to the table of the samples to predict"
+        )
+    return config["infer"]["input"]
+
+
+def get_infer_predictions(wildcards):
+    """The predictions, once every model of infer.models is known (checked here, in the target,
+    so that an unknown one is an error even when an older predictions file exists)."""
+    for name in INFER_MODELS:
+        if name != "final":
+            trial_spec_of(name)
+    return rules.predict_samples.output[0]

@@ -4,7 +4,7 @@
 
 rule aggregate_cv:
     input:
-        unpack(cv_inputs),
+        unpack(get_cv_inputs),
     output:
         folds="results/cv/folds.tsv",
         summary="results/cv/summary.tsv",

@@ -17,7 +17,7 @@ except CandleInputError as error:
     ) from None
 
 
-# the generated compounds' files (tox21), else None: the source's files (source_inputs)
+# the generated compounds' files (tox21), else None: the source's files (get_source_inputs)
 TOX21_RAW = (
     {name: f"{RAW}/tox21/{file}" for name, file in TOX21_FILES.items()}
     if TOX21
@@ -41,7 +41,7 @@ if DRUG_RESPONSE:
 
     rule prepare_drug_response:
         input:
-            unpack(source_inputs),
+            unpack(get_source_inputs),
         output:
             **prepared_files("{prep}"),
         log:
@@ -87,7 +87,7 @@ else:
 
     rule ingest_data:
         input:
-            unpack(lambda wildcards: TOX21_RAW or source_inputs(wildcards)),
+            unpack(lambda wildcards: TOX21_RAW or get_source_inputs(wildcards)),
         output:
             values="results/data/ingested/values.npy",
             features="results/data/ingested/features.parquet",
@@ -117,7 +117,7 @@ else:
 
     rule prepare_dataset:
         input:
-            unpack(gene_list_input),
+            unpack(get_gene_list),
             values=rules.ingest_data.output.values,
             features=rules.ingest_data.output.features,
             samples=rules.ingest_data.output.samples,

@@ -10,7 +10,7 @@ wildcard_constraints:
 
 checkpoint propose_round:
     input:
-        unpack(earlier_rounds),
+        unpack(get_earlier_rounds),
     output:
         upf=f"{ROUNDS_DIR}/round_{{r}}.upf",
     log:
@@ -26,11 +26,11 @@ checkpoint propose_round:
 
 checkpoint aggregate_hpo:
     input:
-        unpack(hpo_results),
+        unpack(get_hpo_results),
     output:
         table="results/hpo/trials.tsv",
         best="results/hpo/best.json",
-        plots=[hpo_plot(name) for name in search_plot_names()],
+        plots=[hpo_plot(name) for name in STUDY.search_plot_names()],
     log:
         "results/logs/aggregate_hpo.log",
     conda:
@@ -39,15 +39,15 @@ checkpoint aggregate_hpo:
         trial_ids=lambda wildcards: hpo_trial_ids(),
         trials_root="results/trials",
         objective=config["hpo"]["objective"],
-        varied=varied_keys(config),
-        data_columns=data_columns(),
+        varied=STUDY.searched_keys(),
+        data_columns=STUDY.data_columns(),
     script:
         "../scripts/aggregate_hpo.py"
 
 
 rule train_final:
     input:
-        unpack(best_dataset),
+        unpack(get_best_dataset),
         best="results/hpo/best.json",
     output:
         **{key: f"results/hpo/final/{name}" for key, name in TRIAL_FILES.items()},

@@ -10,7 +10,7 @@ wildcard_constraints:
 
 rule export_model:
     input:
-        unpack(export_inputs),
+        unpack(get_export_inputs),
     output:
         model="results/production/{deployed}/model.keras",
         preprocessing="results/production/{deployed}/preprocessing.json",
@@ -26,10 +26,8 @@ rule export_model:
 
 rule predict_samples:
     input:
-        samples=new_samples,
-        bundles=expand(
-            rules.export_model.output.preprocessing, deployed=infer_model_names()
-        ),
+        samples=get_new_samples,
+        bundles=expand(rules.export_model.output.preprocessing, deployed=INFER_MODELS),
     output:
         "results/infer/predictions.tsv",
     log:
@@ -50,4 +48,4 @@ rule predict_samples:
 
 rule infer:
     input:
-        predictions_of_known_models,
+        get_infer_predictions,

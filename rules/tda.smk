@@ -2,7 +2,7 @@
 # Every training is a registered trial (rules/train.smk), shared with the other workflows where
 # it is the same; the tables below are rebuilt from the trial directories. The group analyses
 # learn their groups from the prepared data (checkpoint tda_groups). The plan and the input
-# functions are in rules/common.smk (block "Training-data analysis").
+# functions are in candle_lib.study and rules/common.smk ("Training-data analysis").
 
 
 wildcard_constraints:
@@ -29,7 +29,7 @@ if not DRUG_RESPONSE:
 
 rule tda_curve:
     input:
-        unpack(lambda wildcards: tda_trial_inputs(wildcards.curve)(wildcards)),
+        unpack(lambda wildcards: get_tda_trial_inputs(wildcards.curve)(wildcards)),
     output:
         summary=f"{TDA_DIR}/{{curve}}.tsv",
         trials=f"{TDA_DIR}/{{curve}}_trials.tsv",
@@ -56,7 +56,7 @@ rule tda_curve:
 
 rule tda_group_matrix:
     input:
-        unpack(tda_trial_inputs("group_matrix")),
+        unpack(get_tda_trial_inputs("group_matrix")),
     output:
         table=f"{TDA_DIR}/group_matrix.tsv",
         plot=tda_plot("group_matrix"),
@@ -74,7 +74,7 @@ rule tda_group_matrix:
 
 rule tda_transfer:
     input:
-        unpack(tda_trial_inputs("transfer")),
+        unpack(get_tda_trial_inputs("transfer")),
     output:
         summary=f"{TDA_DIR}/transfer.tsv",
         trials=f"{TDA_DIR}/transfer_trials.tsv",
@@ -93,7 +93,7 @@ rule tda_transfer:
 rule tda_representation:
     input:
         **prepared_files(PREP_ID),
-        metrics=tda_representation_metrics,
+        metrics=get_tda_representation_metrics,
     output:
         table=f"{TDA_DIR}/representation.tsv",
     log:

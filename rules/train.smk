@@ -6,7 +6,7 @@
 
 rule train_trial:
     input:
-        unpack(trial_inputs),
+        unpack(get_trial_inputs),
     output:
         **{
             key: f"results/trials/{{trial_id}}/{name}"
@@ -32,7 +32,7 @@ if TRIALS_PER_JOB > 1:
 
     rule train_bundle:
         input:
-            unpack(bundle_dataset),
+            unpack(get_bundle_dataset),
         output:
             record=bundle_record("{bundle}"),
         log:
@@ -46,9 +46,7 @@ if TRIALS_PER_JOB > 1:
         resources:
             mem_mb=config["resources"]["trial_mem_mb"],
         params:
-            specs=lambda wildcards: {
-                tid: TRIALS[tid] for tid in BUNDLES[wildcards.bundle]
-            },
+            specs=bundle_specs,
             trials_root="results/trials",
         script:
             "../scripts/train_bundle.py"

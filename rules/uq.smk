@@ -2,7 +2,7 @@
 # training fraction; members may carry gaussian or quantile regression heads), MC dropout of one
 # saved member, then predictive mean, aleatoric/epistemic variance, calibration, coverage and
 # recalibration on the val rows -> results/uq/. Target: uq. The plan and the input functions are
-# in rules/common.smk (block "Uncertainty quantification").
+# in candle_lib.study and rules/common.smk ("Uncertainty quantification").
 if UQ is not None and UQ.mc_trial:
 
     rule uq_mc_dropout:
@@ -31,7 +31,7 @@ if UQ is not None:
 
     rule aggregate_uq:
         input:
-            unpack(uq_inputs),
+            unpack(get_uq_inputs),
         output:
             **uq_outputs(),
         log:
@@ -56,4 +56,4 @@ else:
 
     rule uq:
         input:
-            uq_config_error,
+            get_uq_config_error,
