@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--config", required=True, metavar="YAML", help="a workflow config, e.g. config/examples/hpo_grid_11664.yaml")
     plan.add_argument("--upf", metavar="FILE", help="write the planned trials here as UPF")
+    plan.add_argument("--results", default="results", metavar="DIR", help="the study's results folder, read for trials known from earlier steps (CV of the best, TDA groups); default: results")
     plan.set_defaults(run=plan_command)
 
     from candle_lib.report.dashboard import add_serve_parser
@@ -115,6 +116,7 @@ def plan_command(args) -> int:
 
     from candle_lib.config import validate_config
     from candle_lib.search.methods import plan_search
+    from candle_lib.study import StudyPlan
     from candle_lib.search.upf import upf_rows, write_upf
 
     started = time.perf_counter()
@@ -127,6 +129,9 @@ def plan_command(args) -> int:
     searched = plan_search(config)
     seconds = time.perf_counter() - started
     print(f"{config['hpo']['method']} search: {len(searched.trials)} trials, {len(searched.variants)} prepared-data variants; planned in {seconds:.2f} s")
+    counts = StudyPlan(config, args.results).counts()
+    targets = ", ".join(f"{target} {counts[target]}" for target in ("hpo", "cv", "uq", "tda"))
+    print(f"trials by target: {targets}; {counts['distinct']} distinct (a training two targets share runs once)")
     if args.upf:
         write_upf(args.upf, upf_rows(searched.points))
         print(f"wrote {len(searched.points)} UPF rows to {args.upf}")
