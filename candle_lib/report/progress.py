@@ -327,7 +327,7 @@ def _params_text(params: dict) -> str:
 
 
 def format_status(summary: dict, *, max_failed: int = 10) -> str:
-    """The status command's text (README: "Watching a study")."""
+    """The status command's text (docs/monitoring.md)."""
     c = summary["counts"]
     objective = summary["objective"]
     lines = [f"study {summary['root']}: objective {objective['metric']} ({objective['direction']})"]
