@@ -190,7 +190,7 @@ def test_read_gene_list_errors(tmp_path):
 
 # --- select_features with a gene list ----------------------------------------------------------
 
-# The matrix of tests/test_features.py. Training-row variances: col0 0, col1 0.25, col2 1,
+# The matrix of tests/unit/data/test_features.py. Training-row variances: col0 0, col1 0.25, col2 1,
 # col3 0.1875; non-zero samples (all rows): col0 2, col1 4, col2 4, col3 1.
 VALUES = np.array(
     [

@@ -16,7 +16,7 @@ from candle_lib.errors import CandleInputError
 from candle_lib.params.candle_ini import IgnoredKey, parse_literal, read_candle_ini
 from candle_lib.params.layers import parse_overrides, read_params_file, resolve_layers
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"  # tests/data
 NT3_INI = DATA / "nt3_default_model.txt"
 TC1_INI = DATA / "tc1_default_model.txt"
 P1B1_INI = DATA / "p1b1_default_model.txt"

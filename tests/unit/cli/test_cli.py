@@ -17,7 +17,7 @@ from conftest import NT3_DEFAULTS, REPO
 
 from candle_lib.cli import main as cli
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"  # tests/data
 NT3_INI = DATA / "nt3_default_model.txt"
 P1B1_INI = DATA / "p1b1_default_model.txt"
 TINY_CONV = ["--set", "conv=[4, 5, 1]", "--set", "pool=[2]", "--set", "dense=[8]", "--set", "epochs=2"]

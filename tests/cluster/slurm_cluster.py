@@ -18,11 +18,11 @@ import subprocess
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / ".ci" / "install-slurm.sh"
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "srun")
 FAKE_GPUS = ("/dev/null", "/dev/zero")
-MARKER = "# written by tests/slurm_cluster.py; removed when its cluster stops\n"
+MARKER = "# written by tests/cluster/slurm_cluster.py; removed when its cluster stops\n"
 
 
 def unavailable_reason() -> str | None:

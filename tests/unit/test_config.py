@@ -12,7 +12,7 @@ import yaml
 from candle_lib.config import load_config, validate_config
 from candle_lib.errors import CandleInputError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
 
 

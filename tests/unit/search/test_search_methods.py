@@ -29,7 +29,7 @@ from candle_lib.search.plan_builder import plan_points
 from candle_lib.search.upf import read_upf, upf_rows, write_upf
 from candle_lib.trial.spec import HOLDOUT, trial_id
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def default_config() -> dict:

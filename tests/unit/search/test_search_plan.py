@@ -20,7 +20,7 @@ from candle_lib.search.grid import expand_grid
 from candle_lib.search.methods import final_spec, plan_hpo, prep_id
 from candle_lib.trial.spec import FINAL, HOLDOUT
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 

@@ -1,6 +1,6 @@
-"""A real SLURM (slurmctld + slurmd + munged on this machine, tests/slurm_cluster.py) runs the tiny
-workflow to completion twice: in submit mode through `snakemake --profile` with the SLURM executor
-plugin, and in allocation mode through `sbatch` of profiles/perlmutter/submit-allocation.sh.
+"""A real SLURM (slurmctld + slurmd + munged on this machine, tests/cluster/slurm_cluster.py) runs
+the tiny workflow to completion twice: in submit mode through `snakemake --profile` with the SLURM
+executor plugin, and in allocation mode through `sbatch` of profiles/perlmutter/submit-allocation.sh.
 
 The node declares two fake GPUs (GRES), so SLURM binds one per training job exactly as it does
 real ones (CUDA_VISIBLE_DEVICES), and the trials record that binding in their logs.

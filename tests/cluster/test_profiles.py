@@ -1,8 +1,8 @@
 """Cluster profiles: a dry run with every profile; the exact submission commands that the LSF and
 PBS allocation scripts produce (LSF and PBS cannot run here, so bsub/qsub are stand-ins that record
 their argv); the exact launcher commands (srun, jsrun, mpiexec stand-ins) of allocation mode's
-background steps and their status/cancel commands; GPU slot locks and node-local staging with fake
-device counts."""
+background steps and their status/cancel commands. (GPU slot locks and node-local staging with
+fake device counts are in tests/unit/hpc/.)"""
 
 from __future__ import annotations
 
@@ -14,17 +14,6 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, planned_jobs, tiny_config, write_config
-
-from candle_lib.hpc import gpu_slots
-from candle_lib.hpc.gpu_slots import (
-    GpuInventory,
-    acquire_slot,
-    bind_gpu,
-    detect_gpus,
-    physical_device,
-    release_gpu,
-)
-from candle_lib.hpc.staging import stage_prepared
 
 PROFILES = ["local", "summit", "frontier", "perlmutter", "polaris",
             "summit/allocation", "frontier/allocation", "perlmutter/allocation", "polaris/allocation"]
@@ -216,96 +205,3 @@ def test_allocation_step_cancel_and_a_killed_step(tmp_path):
         time.sleep(0.1)
     else:
         raise AssertionError("the cancelled step still runs")
-
-
-# --- GPU slots -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clean_binding(monkeypatch):
-    for name in gpu_slots.BINDING_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    release_gpu()
-    yield
-    release_gpu()
-
-
-def test_slots_give_each_concurrent_process_its_own_device(tmp_path):
-    """Four processes hold slots on a fake 4-device node: four different devices; a fifth waits."""
-    code = (
-        "import sys, time; from candle_lib.hpc.gpu_slots import acquire_slot\n"
-        f"devices, handles = acquire_slot({str(tmp_path)!r}, 4)\n"
-        "print(devices[0], flush=True); time.sleep(3)\n"
-    )
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
-    first = sorted(int(p.stdout.readline()) for p in procs)
-    assert first == [0, 1, 2, 3]
-    with pytest.raises(TimeoutError):
-        acquire_slot(tmp_path, 4, timeout=0.5, poll=0.1)
-    for p in procs:
-        p.wait()
-    devices, handles = acquire_slot(tmp_path, 4, timeout=5)  # freed when the processes ended
-    assert devices == (0,)
-
-
-def test_bind_sets_cuda_or_hip_visible_devices(tmp_path, clean_binding):
-    env = {}
-    binding = bind_gpu({"gpu_lock_dir": str(tmp_path)}, env=env, inventory=GpuInventory(8, "amd"))
-    assert binding.how == "slot" and env == {"HIP_VISIBLE_DEVICES": "0"}
-    assert bind_gpu({}, env={}) is binding  # once per process
-    release_gpu()
-    held = acquire_slot(tmp_path, 2)  # device 0 taken by someone else
-    env = {}
-    binding = bind_gpu({"gpu_lock_dir": str(tmp_path)}, env=env, inventory=GpuInventory(2, "nvidia"))
-    assert env == {"CUDA_VISIBLE_DEVICES": "1"} and binding.devices == (1,)
-    assert physical_device(0, env) == 1
-    del held
-
-
-def test_launcher_binding_is_kept_and_zero_hides_gpus(clean_binding):
-    env = {"CUDA_VISIBLE_DEVICES": "3"}
-    binding = bind_gpu({}, env=env, inventory=GpuInventory(4, "nvidia"))
-    assert binding.how == "launcher" and binding.devices == (3,) and env == {"CUDA_VISIBLE_DEVICES": "3"}
-    release_gpu()
-    env = {}
-    assert bind_gpu({"gpus_per_trial": 0}, env=env, inventory=GpuInventory(4, "nvidia")).how == "hidden"
-    assert env == {"CUDA_VISIBLE_DEVICES": ""}
-    release_gpu()
-    assert bind_gpu({}, env={}, inventory=GpuInventory(0, "none")).how == "none"
-
-
-def test_detect_gpus_from_driver_files(tmp_path, monkeypatch):
-    monkeypatch.delenv("CANDLE_GPU_COUNT", raising=False)
-    for i in range(4):
-        (tmp_path / "proc/driver/nvidia/gpus" / f"0000:0{i}:00.0").mkdir(parents=True)
-    assert detect_gpus(str(tmp_path)) == GpuInventory(4, "nvidia")
-    amd = tmp_path / "amd"
-    for node, simd in enumerate([0, 440, 440]):  # a CPU agent, then two GCDs
-        (amd / f"sys/class/kfd/kfd/topology/nodes/{node}").mkdir(parents=True)
-        (amd / f"sys/class/kfd/kfd/topology/nodes/{node}/properties").write_text(f"cpu_cores_count 8\nsimd_count {simd}\n")
-    assert detect_gpus(str(amd)) == GpuInventory(2, "amd")
-    monkeypatch.setenv("CANDLE_GPU_COUNT", "8:amd")
-    assert detect_gpus(str(tmp_path)) == GpuInventory(8, "amd")
-
-
-# --- node-local staging ----------------------------------------------------------------------
-
-
-def test_staging_copies_once_per_node_and_again_when_the_data_change(tmp_path):
-    source = tmp_path / "shared" / "prep-0000abcd"
-    source.mkdir(parents=True)
-    (source / "matrix.npy").write_bytes(b"x" * 1000)
-    (source / "manifest.json").write_text("{}")
-    assert stage_prepared(source, None) == source
-    local = tmp_path / "nvme"
-    local.mkdir()
-    staged = stage_prepared(source, str(local))
-    assert staged == local / "candle-staged" / "prep-0000abcd"
-    assert (staged / "matrix.npy").read_bytes() == b"x" * 1000
-    assert (staged / "manifest.json").stat().st_mtime_ns == (source / "manifest.json").stat().st_mtime_ns
-    inode = (staged / "matrix.npy").stat().st_ino
-    assert stage_prepared(source, str(local)) == staged and (staged / "matrix.npy").stat().st_ino == inode  # reused
-    (source / "matrix.npy").write_bytes(b"y" * 1000)
-    os.utime(source / "matrix.npy", ns=(1, 2))
-    assert (stage_prepared(source, str(local)) / "matrix.npy").read_bytes() == b"y" * 1000
-    assert stage_prepared(source, str(tmp_path / "missing")) == source  # no local storage on this node

@@ -13,7 +13,7 @@ import yaml
 from candle_lib.search.methods import plan_search, prep_id
 from candle_lib.trial.spec import trial_id
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "config" / "examples" / "hpo_grid_11664.yaml"
 
 

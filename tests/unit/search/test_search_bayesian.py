@@ -19,7 +19,7 @@ from candle_lib.search.methods import data_variants, plan_hpo, plan_round, round
 from candle_lib.search.objective import objective_value
 from candle_lib.search.space import parse_space
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 SPACE = {
     "learning_rate": {"type": "log", "low": 1.0e-4, "high": 1.0e-1},
