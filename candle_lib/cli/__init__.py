@@ -1,5 +1,5 @@
 """The ``candle`` command (also ``python -m candle_lib``)."""
 
-from candle_lib.cli.main import main
+from candle_lib.cli.commands import main
 
 __all__ = ["main"]

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest import NT3_DEFAULTS, REPO
 
-from candle_lib.cli import main as cli
+from candle_lib.cli import commands as cli
 
 DATA = Path(__file__).resolve().parents[2] / "data"  # tests/data
 NT3_INI = DATA / "nt3_default_model.txt"
@@ -203,12 +203,15 @@ def test_plan_exports_upf_that_method_upf_reads_back_to_the_same_trials(tmp_path
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     assert cli.main(["plan", "--config", str(path), "--upf", str(tmp_path / "grid.upf")]) == 0
-    assert "grid search: 6 trials, 1 prepared-data variants" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "grid search: 6 trials, 1 prepared-data variants" in out
+    # tiny config: 3 folds, 5 UQ members, 7 TDA trials; the UQ seed member is TDA's noise-0 trial
+    assert "trials by target: hpo 6, cv 3, uq 5, tda 7; 20 distinct" in out
     rows = read_upf(tmp_path / "grid.upf")
     assert [row["learning_rate"] for row in rows] == [0.001, 0.001, 0.01, 0.01, 0.1, 0.1]
     back = tiny_config(hpo={"method": "upf", "upf": str(tmp_path / "grid.upf")})
     back["hpo"].pop("space")
-    back = validate_config(back, cli.SCHEMA)
+    back = validate_config(back)
     assert list(plan_search(back).trials) == [row["id"] for row in rows]
 
 

@@ -9,7 +9,7 @@ import os
 import pytest
 from conftest import tiny_config
 
-from candle_lib.cli.main import main
+from candle_lib.cli.commands import main
 from candle_lib.report.progress import (
     busy_seconds,
     format_status,
@@ -172,10 +172,9 @@ def test_status_command_with_a_config_counts_the_planned_trials(tmp_path, capsys
     import yaml
 
     from candle_lib.config import validate_config
-    from candle_lib.report.status import SCHEMA
 
     config = tiny_config()
-    ids = planned_trials(validate_config(config, SCHEMA))
+    ids = planned_trials(validate_config(config))
     assert len(ids) == 2
     root = tmp_path / "results"
     for trial_id, loss in zip(ids, (0.4, 0.2)):
