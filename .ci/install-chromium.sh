@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Debian's headless-capable Chromium for tests/test_dashboard_browser.py (the live
+# Install Debian's headless-capable Chromium for tests/workflow/test_dashboard_browser.py (the live
 # progress page driven end to end in a real browser). Needs root and apt-get; installs nothing
 # when a chromium is already there. `make test` calls it and goes on if it cannot install:
 # the browser test then skips and says why.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install a single-node SLURM and munge from Debian (tests/test_slurm_real.py starts the daemons).
+# Install a single-node SLURM and munge from Debian (tests/cluster/test_slurm_real.py starts the daemons).
 # Needs root and apt-get; installs nothing when the binaries are already there.
 # slurm-wlm is only a metapackage that pulls ~43 packages with its recommends; these 4 are enough.
 set -euo pipefail

@@ -148,3 +148,12 @@ def make_prepared(directory: Path, *, n_patients: int = 40, n_genes: int = 200, 
 @pytest.fixture(scope="session")
 def tiny_prepared(tmp_path_factory) -> Path:
     return make_prepared(tmp_path_factory.mktemp("prepared") / "prep-00000000")
+
+
+def pytest_collection_modifyitems(items):
+    """Every test under tests/workflow runs Snakemake end to end: mark it so that
+    ``-m "not workflow"`` leaves them all out (tests/unit is the fast loop)."""
+    workflow_dir = Path(__file__).parent / "workflow"
+    for item in items:
+        if workflow_dir in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.workflow)
