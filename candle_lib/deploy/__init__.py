@@ -1,0 +1,46 @@
+"""Deploying a trained model: a production bundle, and predictions for new samples.
+
+- :mod:`.export`: ``model.keras`` beside ``preprocessing.json``, every piece of fitted
+  preprocessing its inputs went through;
+- :mod:`.predict`: new samples through exactly that preprocessing, then the model (or an
+  ensemble of bundles, with its uncertainty).
+
+No TensorFlow on import: Keras loads when a model does. The names of :mod:`.predict` (which
+imports scikit-learn through the trial's scaler and task) load on first use.
+"""
+
+from candle_lib.deploy.export import export_bundle, preprocessing_record, read_bundle
+
+_LAZY = {  # name -> module that imports scikit-learn, and Keras once it loads a model
+    "predict_samples": "predict",
+    "read_new_samples": "predict",
+    "model_inputs": "predict",
+    "load_bundle_model": "predict",
+    "ensemble_uncertainty": "predict",
+}
+
+__all__ = [
+    "export_bundle",
+    "preprocessing_record",
+    "read_bundle",
+    "predict_samples",
+    "read_new_samples",
+    "model_inputs",
+    "load_bundle_model",
+    "ensemble_uncertainty",
+]
+
+
+def __getattr__(name: str):
+    """PEP 562: the names of ``_LAZY`` import their module on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

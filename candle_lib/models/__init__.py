@@ -1,4 +1,14 @@
-"""Keras 3 models built from CANDLE-style parameters. Importing a builder imports Keras.
+"""Keras 3 models built from CANDLE-style parameters.
+
+- :func:`build_model` (here): the model named by ``params['model']``;
+- :mod:`.conv1d`: NT3's and TC1's 1D-CNNs;
+- :mod:`.dense`: a dense network (classification or regression heads);
+- :mod:`.p1b1`: P1B1's autoencoder (optionally variational);
+- :mod:`.layers`, :mod:`.losses`: shared blocks and output layers; Gaussian NLL and pinball
+  losses of the regression heads.
+
+Importing this package imports no Keras: a builder imports it when it builds, and the losses
+load on first use.
 
 ``build_model`` returns an uncompiled model whose output has ``n_outputs`` units; the output
 activation is the task's (softmax for one-hot classes, sigmoid for code words, linear for
@@ -6,6 +16,13 @@ regression and reconstruction) unless the caller leaves it to ``params['out_acti
 """
 
 from __future__ import annotations
+
+_LAZY = {  # name -> module that imports Keras
+    "GaussianNLL": "losses",
+    "Pinball": "losses",
+}
+
+__all__ = ["build_model", "GaussianNLL", "Pinball"]
 
 
 def build_model(params: dict, n_features: int, n_outputs: int, output_activation: str | None = None):
@@ -25,3 +42,18 @@ def build_model(params: dict, n_features: int, n_outputs: int, output_activation
 
         return build_autoencoder(params, n_features)
     raise ValueError(f"unknown model '{name}'")
+
+
+def __getattr__(name: str):
+    """PEP 562: the names of ``_LAZY`` import their module (and Keras) on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,26 @@
+"""Hyperparameters: typed specs with CANDLE's defaults, their layers, and CANDLE INI import.
+
+- :mod:`.specs`: every hyperparameter with its type and default (``PARAM_SPECS``), coercion
+  (:func:`resolve_params`) and the canonical JSON that trial ids hash;
+- :mod:`.layers`: command line > parameter file > defaults, CANDLE's order of precedence;
+- :mod:`.candle_ini`: CANDLE ``*_default_model.txt`` files read as a layer, nothing dropped
+  silently.
+"""
+
+from candle_lib.params.candle_ini import IgnoredKey, ImportedParams, read_candle_ini
+from candle_lib.params.layers import ResolvedParams, parse_overrides, read_params_file, resolve_layers
+from candle_lib.params.specs import PARAM_SPECS, ParamSpec, canonical_json, resolve_params
+
+__all__ = [
+    "PARAM_SPECS",
+    "ParamSpec",
+    "resolve_params",
+    "canonical_json",
+    "resolve_layers",
+    "ResolvedParams",
+    "read_params_file",
+    "parse_overrides",
+    "read_candle_ini",
+    "ImportedParams",
+    "IgnoredKey",
+]

@@ -1,10 +1,67 @@
 """Training-data analysis (issue 6): train on subsets of the data and cross-compare the models.
 
 - :mod:`.design`: the trials of each analysis, as content-addressed trial specs;
-- :mod:`.settings`, :mod:`.plan`: the ``tda`` config section made concrete;
+- :mod:`.options`, :mod:`.plan`: the ``tda`` config section made concrete, and its trials;
 - :mod:`.groups`: the groups of a prepared dataset that group-wise trainings can use;
 - :mod:`.scoring`, :mod:`.tables`: a metric on any subset of a trial's predictions, and tables
   over trials (learning curve, noise curves);
 - :mod:`.group_matrix`, :mod:`.transfer`, :mod:`.representation`: the other analyses' tables;
 - :mod:`.plots`: their figures.
+
+No TensorFlow here. The names of the modules that score trials (SciPy, scikit-learn) load on
+first use.
 """
+
+from candle_lib.tda.groups import usable_groups
+from candle_lib.tda.options import analyses, metric_of
+from candle_lib.tda.plan import plan_trials, tda_plan
+from candle_lib.tda.plots import plot_group_matrix, plot_learning_curve, plot_noise_curve
+
+_LAZY = {  # name -> module that imports SciPy or scikit-learn
+    "score": "scoring",
+    "trial_score": "scoring",
+    "curve_tables": "tables",
+    "group_matrix_table": "group_matrix",
+    "group_matrix_wide": "group_matrix",
+    "transfer_tables": "transfer",
+    "representation_table": "representation",
+    "pca_reconstruction": "representation",
+    "reconstruction_scores": "representation",
+    "compare_reconstructions": "representation",
+}
+
+__all__ = [
+    "tda_plan",
+    "plan_trials",
+    "analyses",
+    "metric_of",
+    "usable_groups",
+    "score",
+    "trial_score",
+    "curve_tables",
+    "group_matrix_table",
+    "group_matrix_wide",
+    "transfer_tables",
+    "representation_table",
+    "pca_reconstruction",
+    "reconstruction_scores",
+    "compare_reconstructions",
+    "plot_learning_curve",
+    "plot_noise_curve",
+    "plot_group_matrix",
+]
+
+
+def __getattr__(name: str):
+    """PEP 562: the names of ``_LAZY`` import their module on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,79 @@
+"""One trial: a spec and its role -> a trained model and its trial directory (DESIGN.md section 3).
+
+- :mod:`.spec`: what a trial is (``trial_spec``), its content-addressed id, and every role
+  workflows build trials from (HOLDOUT, FINAL, MEMBER, ``fold_role``);
+- :mod:`.roles`: which rows a role trains on, scores and predicts, and its label/feature noise;
+- :mod:`.tasks`, :mod:`.heads`: classification, regression (mean, Gaussian, quantile heads) and
+  reconstruction: targets, scores and the predictions table;
+- :mod:`.metrics`: the scores of metrics.json;
+- :mod:`.scaling`: scalers fitted on training rows only, saved as JSON;
+- :mod:`.feeds`: the trial's data fed to Keras (expression rows or drug-response joins);
+- :mod:`.callbacks`, :mod:`.checkpoint`: the epoch log, early stopping and LR plateaus,
+  and checkpoints that resume bit-identically;
+- :mod:`.tf_setup`: TensorFlow's threads, seeds, determinism and device for one process;
+- :mod:`.run`: :func:`run_trial` (load, scale, build, train or resume, evaluate, write) and
+  :func:`run_bundle`;
+- :mod:`.saved_model`: a finished trial as a predictor (its model.keras and scaler).
+
+This and :mod:`candle_lib.models` are the only places that import TensorFlow, and only when a
+trial trains or a saved model loads: importing this package does not. The names of the modules
+that import scikit-learn, SciPy or Keras load on first use.
+"""
+
+from candle_lib.trial.roles import RoleRows, role_rows
+from candle_lib.trial.spec import FINAL, HOLDOUT, MEMBER, fold_role, trial_id, trial_spec
+from candle_lib.trial.tf_setup import configure_tensorflow
+
+_LAZY = {  # name -> module that imports scikit-learn, SciPy or Keras
+    "run_trial": "run",
+    "run_bundle": "run",
+    "TrialRun": "run",
+    "load_trial_model": "saved_model",
+    "TrialModel": "saved_model",
+    "task_for": "tasks",
+    "fit_scaler": "scaling",
+    "apply_scaler": "scaling",
+    "scaler_to_json": "scaling",
+    "scaler_from_json": "scaling",
+    "classification_metrics": "metrics",
+    "regression_metrics": "metrics",
+}
+
+__all__ = [
+    "trial_spec",
+    "trial_id",
+    "HOLDOUT",
+    "FINAL",
+    "MEMBER",
+    "fold_role",
+    "role_rows",
+    "RoleRows",
+    "run_trial",
+    "run_bundle",
+    "TrialRun",
+    "configure_tensorflow",
+    "task_for",
+    "fit_scaler",
+    "apply_scaler",
+    "scaler_to_json",
+    "scaler_from_json",
+    "classification_metrics",
+    "regression_metrics",
+    "load_trial_model",
+    "TrialModel",
+]
+
+
+def __getattr__(name: str):
+    """PEP 562: the names of ``_LAZY`` import their module on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -8,7 +8,76 @@
 - :mod:`.regression`: predictive mean and the aleatoric/epistemic split of its variance,
   Gaussian and quantile intervals, coverage (PICP) and width;
 - :mod:`.recalibration`: interval scale factors (or margins) fitted on a calibration split;
-- :mod:`.summary` and :mod:`.plots`: the tables and figures of results/uq/.
+- :mod:`.summary`, :mod:`.aggregate` and :mod:`.plots`: the tables and figures of results/uq/;
+- :mod:`.mc_dropout`: the passes of a saved model with dropout left on.
 
-No TensorFlow here except in :mod:`.mc_dropout` (which loads a saved model).
+No TensorFlow on import: only :func:`mc_dropout_predictions` loads a saved model. The names of
+the modules that import SciPy or scikit-learn load on first use.
 """
+
+from candle_lib.uq.ensembles import UQPlan, uq_plan
+from candle_lib.uq.members import Stacked, stack_classification, stack_regression
+from candle_lib.uq.plots import plot_calibration_curve, plot_reliability, plot_risk_coverage
+
+_LAZY = {  # name -> module that imports SciPy or scikit-learn (mc_dropout: Keras when it runs)
+    "entropy": "classification",
+    "mutual_information": "classification",
+    "brier_score": "classification",
+    "negative_log_likelihood": "classification",
+    "reliability_bins": "classification",
+    "risk_coverage": "classification",
+    "classification_summary": "classification",
+    "decompose": "regression",
+    "gaussian_interval": "regression",
+    "gaussian_nll": "regression",
+    "picp": "regression",
+    "mean_width": "regression",
+    "gaussian_scale": "recalibration",
+    "quantile_margin": "recalibration",
+    "uq_tables": "aggregate",
+    "write_uq_results": "aggregate",
+    "mc_dropout_predictions": "mc_dropout",
+}
+
+__all__ = [
+    "uq_plan",
+    "UQPlan",
+    "stack_classification",
+    "stack_regression",
+    "Stacked",
+    "entropy",
+    "mutual_information",
+    "brier_score",
+    "negative_log_likelihood",
+    "reliability_bins",
+    "risk_coverage",
+    "classification_summary",
+    "decompose",
+    "gaussian_interval",
+    "gaussian_nll",
+    "picp",
+    "mean_width",
+    "gaussian_scale",
+    "quantile_margin",
+    "uq_tables",
+    "write_uq_results",
+    "plot_reliability",
+    "plot_risk_coverage",
+    "plot_calibration_curve",
+    "mc_dropout_predictions",
+]
+
+
+def __getattr__(name: str):
+    """PEP 562: the names of ``_LAZY`` import their module on first use."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
