@@ -7,7 +7,9 @@
   reconstruction: targets, scores and the predictions table;
 - :mod:`.metrics`: the scores of metrics.json;
 - :mod:`.scaling`: scalers fitted on training rows only, saved as JSON;
-- :mod:`.feeds`: the trial's data fed to Keras (expression rows or drug-response joins);
+- :mod:`.feed_kinds`: the trial's data of either kind (expression rows, or drug responses
+  joined to their features): :func:`make_feed`, the one place the two kinds part;
+- :mod:`.feeds`: rows fed to Keras as tf.data batches, shuffled per epoch from the seed;
 - :mod:`.callbacks`, :mod:`.checkpoint`: the epoch log, early stopping and LR plateaus,
   and checkpoints that resume bit-identically;
 - :mod:`.tf_setup`: TensorFlow's threads, seeds, determinism and device for one process;
@@ -28,6 +30,7 @@ _LAZY = {  # name -> module that imports scikit-learn, SciPy or Keras
     "run_trial": "run",
     "run_bundle": "run",
     "TrialRun": "run",
+    "make_feed": "feed_kinds",
     "load_trial_model": "saved_model",
     "TrialModel": "saved_model",
     "task_for": "tasks",
@@ -51,6 +54,7 @@ __all__ = [
     "run_trial",
     "run_bundle",
     "TrialRun",
+    "make_feed",
     "configure_tensorflow",
     "task_for",
     "fit_scaler",
