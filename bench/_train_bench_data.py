@@ -69,7 +69,9 @@ def build_prepared(directory, n_train: int, n_features: int, *, eval_fraction: f
     labels = np.where(np.arange(n_rows) % 2 == 0, "normal", "tumor")
     classes = fit_classes(labels)
     codes = encode_ordinal(labels, classes)
-    splits = assign_splits(ids, labels, None, test_fraction=eval_fraction, val_fraction=eval_fraction, n_folds=3, seed=seed)
+    splits = assign_splits(
+        ids, labels, None, test_fraction=eval_fraction, val_fraction=eval_fraction, n_folds=3, seed=seed
+    )
     samples = pd.DataFrame(
         {
             "sample_id": ids,
@@ -84,10 +86,18 @@ def build_prepared(directory, n_train: int, n_features: int, *, eval_fraction: f
     matrix = make_values(n_rows, n_features, codes, seed)
     preparation = {"normalization": "none", "transform": "none", "filters": {}, "labels": {"encoding": "one_hot"}}
     counts = samples["split"].value_counts().to_dict()
-    write_prepared(directory, matrix, samples, features, {"preparation": preparation, "classes": classes, "split_counts": counts})
+    write_prepared(
+        directory, matrix, samples, features, {"preparation": preparation, "classes": classes, "split_counts": counts}
+    )
     n_tr = int(counts.get("train", 0))
     n_val = int(counts.get("val", 0))
-    return {"rows": n_rows, "features": n_features, "split_counts": counts, "train_bytes": n_tr * n_features * 4, "val_bytes": n_val * n_features * 4}
+    return {
+        "rows": n_rows,
+        "features": n_features,
+        "split_counts": counts,
+        "train_bytes": n_tr * n_features * 4,
+        "val_bytes": n_val * n_features * 4,
+    }
 
 
 def rss_status() -> dict:

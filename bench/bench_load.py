@@ -62,7 +62,9 @@ def write_csv_headerless(path: Path, matrix: np.ndarray) -> None:
     with pacsv.CSVWriter(str(path), schema, write_options=pacsv.WriteOptions(include_header=False)) as writer:
         for start in range(0, matrix.shape[0], 100):
             block = matrix[start : start + 100]
-            writer.write_table(pa.Table.from_arrays([pa.array(block[:, j]) for j in range(block.shape[1])], schema=schema))
+            writer.write_table(
+                pa.Table.from_arrays([pa.array(block[:, j]) for j in range(block.shape[1])], schema=schema)
+            )
 
 
 def load_ours(npy: Path) -> np.ndarray:
@@ -144,15 +146,29 @@ def main(argv=None) -> int:
         print(f"\n{'method':30s} {'median ms':>10s} {'min ms':>9s} {'max ms':>9s} {'MB/s':>8s}")
         for name, values in times.items():
             med = statistics.median(values)
-            print(f"{name:30s} {1e3 * med:10.1f} {1e3 * min(values):9.1f} {1e3 * max(values):9.1f} {size_mb / med:8.0f}")
+            print(
+                f"{name:30s} {1e3 * med:10.1f} {1e3 * min(values):9.1f} {1e3 * max(values):9.1f} {size_mb / med:8.0f}"
+            )
         med = {name: statistics.median(values) for name, values in times.items()}
-        ours, bare, csv_t = med["ours (mmap + copy to RAM)"], med["bare np.load (no mmap)"], med["CANDLE pandas.read_csv"]
+        ours, bare, csv_t = (
+            med["ours (mmap + copy to RAM)"],
+            med["bare np.load (no mmap)"],
+            med["CANDLE pandas.read_csv"],
+        )
         csv_over_ours = csv_t / ours
         ours_over_bare = ours / bare
-        print(f"\nratio csv / ours          = {csv_over_ours:8.1f}x   (target >= 10x)  {'OK' if csv_over_ours >= 10 else 'MISSED'}")
-        print(f"ratio ours / bare numpy   = {ours_over_bare:8.2f}x   (target <= 1.5x) {'OK' if ours_over_bare <= 1.5 else 'MISSED'}")
-        print(f"ratio touch / bare numpy  = {med['ours (mmap + sum, no copy)'] / bare:8.2f}x   (information: reads every value, no copy)")
-        print(f"ratio willneed / bare     = {med['mmap + WILLNEED + copy'] / bare:8.2f}x   (information: madvise(MADV_WILLNEED) before the copy)")
+        print(
+            f"\nratio csv / ours          = {csv_over_ours:8.1f}x   (target >= 10x)  {'OK' if csv_over_ours >= 10 else 'MISSED'}"
+        )
+        print(
+            f"ratio ours / bare numpy   = {ours_over_bare:8.2f}x   (target <= 1.5x) {'OK' if ours_over_bare <= 1.5 else 'MISSED'}"
+        )
+        print(
+            f"ratio touch / bare numpy  = {med['ours (mmap + sum, no copy)'] / bare:8.2f}x   (information: reads every value, no copy)"
+        )
+        print(
+            f"ratio willneed / bare     = {med['mmap + WILLNEED + copy'] / bare:8.2f}x   (information: madvise(MADV_WILLNEED) before the copy)"
+        )
         print("(warm page cache for every method; medians of interleaved rounds)")
     finally:
         if not args.workdir:

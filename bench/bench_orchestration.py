@@ -43,7 +43,7 @@ TARGET_SECONDS = 0.010
 
 # A trial that does nothing: it writes the files of its trial directory (DESIGN.md section 3)
 # with an objective taken from its learning rate, so aggregation has something to rank.
-TRIVIAL_TRIAL = '''
+TRIVIAL_TRIAL = """
 import json
 from pathlib import Path
 
@@ -59,7 +59,7 @@ def write_trial(out_dir, spec):
     (out_dir / "scaler.json").write_text("{}")
     (out_dir / "trial.log").write_text("trivial trial\\n")
     (out_dir / "metrics.json").write_text(json.dumps(metrics))
-'''
+"""
 
 ADAPTERS = {
     "train_trial.py": "write_trial(Path(snakemake.output.metrics).parent, snakemake.params.spec)\n",
@@ -74,7 +74,7 @@ ADAPTERS = {
     ),
 }
 
-PLAIN_SNAKEFILE = '''
+PLAIN_SNAKEFILE = """
 N = int(config["n_jobs"])
 
 
@@ -97,7 +97,7 @@ rule job:
         "jobs/{i}.txt",
     shell:
         "touch {output}"
-'''
+"""
 
 
 def copy_workflow(target: Path) -> Path:
@@ -133,8 +133,22 @@ def search_config(n_trials: int, per_job: int) -> dict:
 
 
 def snakemake(workflow: Path, workdir: Path, *args: str) -> float:
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(workflow / "Snakefile"), "--directory", str(workdir),
-               "--cores", "2", "--scheduler", "greedy", "--quiet", "all", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(workflow / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--scheduler",
+        "greedy",
+        "--quiet",
+        "all",
+        *args,
+    ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(workflow))
     start = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=7200)
@@ -161,8 +175,20 @@ def time_search(workflow: Path, base: Path, name: str, n_trials: int, per_job: i
 def time_dry_run(base: Path, config: Path) -> float:
     """Seconds of `snakemake -n` of the real workflow with ``config`` in an empty directory."""
     workdir = Path(tempfile.mkdtemp(dir=base, prefix="dry_"))
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--configfile", str(config), "-n", "--quiet", "all"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "-n",
+        "--quiet",
+        "all",
+    ]
     start = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     seconds = time.monotonic() - start
@@ -175,8 +201,23 @@ def time_plain(base: Path, n_jobs: int) -> float:
     workdir = base / "plain"
     workdir.mkdir()
     (workdir / "Snakefile").write_text(PLAIN_SNAKEFILE)
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(workdir / "Snakefile"), "--directory", str(workdir),
-               "--cores", "2", "--scheduler", "greedy", "--config", f"n_jobs={n_jobs}", "--quiet", "all"]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(workdir / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        "--scheduler",
+        "greedy",
+        "--config",
+        f"n_jobs={n_jobs}",
+        "--quiet",
+        "all",
+    ]
     start = time.monotonic()
     subprocess.run(command, check=True, capture_output=True, text=True, timeout=7200)
     return time.monotonic() - start
@@ -186,9 +227,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="400 bundled / 100 per-trial trials")
     parser.add_argument("--trials", type=int, help="trials of the bundled search (default 4,000)")
-    parser.add_argument("--per-trial-trials", type=int, help="trials of the one-job-per-trial search and plain jobs (default 400)")
-    parser.add_argument("--per-job", type=int, default=200, help="hpo.trials_per_job of the bundled search (default 200)")
-    parser.add_argument("--check", action="store_true", help=f"exit 1 when bundled exceeds {TARGET_SECONDS * 1000:.0f} ms per trial")
+    parser.add_argument(
+        "--per-trial-trials", type=int, help="trials of the one-job-per-trial search and plain jobs (default 400)"
+    )
+    parser.add_argument(
+        "--per-job", type=int, default=200, help="hpo.trials_per_job of the bundled search (default 200)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help=f"exit 1 when bundled exceeds {TARGET_SECONDS * 1000:.0f} ms per trial"
+    )
     args = parser.parse_args(argv)
     n_bundled = args.trials or (400 if args.quick else 4000)
     n_single = args.per_trial_trials or (100 if args.quick else 400)
@@ -196,8 +243,11 @@ def main(argv=None) -> int:
     base = Path(tempfile.mkdtemp(prefix="bench_orchestration_"))
     try:
         workflow = copy_workflow(base / "workflow")
-        print(f"bench_orchestration: trivial trials, 2 cores, greedy scheduler; bundled {n_bundled} trials x {args.per_job} per job, "
-              f"per-trial {n_single} trials, plain Snakemake {n_single} jobs", flush=True)
+        print(
+            f"bench_orchestration: trivial trials, 2 cores, greedy scheduler; bundled {n_bundled} trials x {args.per_job} per job, "
+            f"per-trial {n_single} trials, plain Snakemake {n_single} jobs",
+            flush=True,
+        )
         plain = time_plain(base, n_single)
         single = time_search(workflow, base, "single", n_single, 1)
         bundled = time_search(workflow, base, "bundled", n_bundled, args.per_job)
@@ -217,8 +267,10 @@ def main(argv=None) -> int:
                 print(f"\n{exc}")
         per_trial = bundled / n_bundled
         ok = per_trial <= TARGET_SECONDS
-        print(f"\nbundled: {1000 * per_trial:.1f} ms per trial, {'OK' if ok else 'MISSED'} (target <= {TARGET_SECONDS * 1000:.0f} ms; "
-              f"wall includes planning, DAG, jobs, aggregation of {n_bundled} trial directories and plots)")
+        print(
+            f"\nbundled: {1000 * per_trial:.1f} ms per trial, {'OK' if ok else 'MISSED'} (target <= {TARGET_SECONDS * 1000:.0f} ms; "
+            f"wall includes planning, DAG, jobs, aggregation of {n_bundled} trial directories and plots)"
+        )
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 1 if (args.check and not ok) else 0

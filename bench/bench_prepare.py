@@ -106,7 +106,9 @@ def main(argv=None) -> int:
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_prepare_"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        print(f"bench_prepare: {rows} x {cols} uint32 counts, {repeat} rounds, {os.cpu_count()} CPU(s), files in {workdir}")
+        print(
+            f"bench_prepare: {rows} x {cols} uint32 counts, {repeat} rounds, {os.cpu_count()} CPU(s), files in {workdir}"
+        )
         t0 = time.perf_counter()
         counts, lengths, protein_coding = make_counts(rows, cols)
         raw = workdir / "counts.npy"
@@ -126,7 +128,9 @@ def main(argv=None) -> int:
         outputs = {name: workdir / f"out{k}.npy" for k, name in enumerate(methods)}
         for name, function in methods.items():  # untimed: correctness against the unblocked form
             function(raw, outputs[name], lengths, protein_coding)
-        identical = np.array_equal(np.load(outputs["candle_lib: fpkm_uq+log2p1 blocks"]), np.load(outputs["unblocked (before)"]))
+        identical = np.array_equal(
+            np.load(outputs["candle_lib: fpkm_uq+log2p1 blocks"]), np.load(outputs["unblocked (before)"])
+        )
 
         times: dict[str, list[float]] = {name: [] for name in methods}
         for _ in range(repeat):  # interleaved, so background load hits every method alike

@@ -158,8 +158,12 @@ class Trials:
         self.dir = workdir / "trials"
         self.prepared = prepared
         self.objective = objective
-        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
-                                        initializer=_quiet_worker, initargs=(str(workdir / "workers.log"),))
+        self.pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=get_context("spawn"),
+            initializer=_quiet_worker,
+            initargs=(str(workdir / "workers.log"),),
+        )
         self.trained: set[str] = set()  # trained in this run
         self.train_seconds: list[float] = []
 
@@ -205,8 +209,19 @@ def prepare_data(workdir: Path, raw_config: dict, config: dict) -> Path:
     config_path = workdir / "bench_config.yaml"
     config_path.write_text(yaml.safe_dump(raw_config, sort_keys=False))
     snakemake = Path(sys.executable).with_name("snakemake")
-    command = [str(snakemake), "--snakefile", str(REPO / "Snakefile"), "--cores", "2", "data",
-               "--configfile", str(config_path), "-d", str(workdir), "--quiet"]
+    command = [
+        str(snakemake),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--cores",
+        "2",
+        "data",
+        "--configfile",
+        str(config_path),
+        "-d",
+        str(workdir),
+        "--quiet",
+    ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0 or not (prepared / "manifest.json").exists():
         sys.exit(f"preparing the data failed ({' '.join(command)}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
@@ -218,10 +233,21 @@ def summarize(method: str, seed, ids: list[str], results: dict, grid_best: float
     values = [results[tid][0] for tid in ids]
     finished = [v for v in values if v is not None]
     best = min(finished) if finished else math.inf
-    first = next((i + 1 for i, v in enumerate(values) if v is not None and (v - grid_best) / abs(grid_best) <= TARGET), None)
+    first = next(
+        (i + 1 for i, v in enumerate(values) if v is not None and (v - grid_best) / abs(grid_best) <= TARGET), None
+    )
     rank = 1 + sum(v < best for v in grid_values)
-    return dict(method=method, seed=seed, trials=len(ids), trained=sum(results[tid][1] for tid in ids),
-                failed=len(values) - len(finished), best=best, gap=(best - grid_best) / abs(grid_best), first=first, rank=rank)
+    return dict(
+        method=method,
+        seed=seed,
+        trials=len(ids),
+        trained=sum(results[tid][1] for tid in ids),
+        failed=len(values) - len(finished),
+        best=best,
+        gap=(best - grid_best) / abs(grid_best),
+        first=first,
+        rank=rank,
+    )
 
 
 def run_grid(config: dict, trials: Trials) -> tuple[list[str], dict, dict]:
@@ -234,10 +260,17 @@ def run_random(config: dict, trials: Trials, seed: int, budget: int) -> tuple[li
     return list(plan.trials), trials.run(plan.trials)
 
 
-def run_bayesian(config: dict, trials: Trials, seed: int, rounds: int, per_round: int, startup: int | None) -> tuple[list[str], dict]:
+def run_bayesian(
+    config: dict, trials: Trials, seed: int, rounds: int, per_round: int, startup: int | None
+) -> tuple[list[str], dict]:
     """Synchronous rounds as the workflow runs them: UPF-style rows per round, history from
     the rows and the trials' metrics.json (round_history), round r planned from all earlier."""
-    cfg = with_hpo(config, method="bayesian", seed=seed, bayesian={"sampler": "tpe", "rounds": rounds, "per_round": per_round, "startup_trials": startup})
+    cfg = with_hpo(
+        config,
+        method="bayesian",
+        seed=seed,
+        bayesian={"sampler": "tpe", "rounds": rounds, "per_round": per_round, "startup_trials": startup},
+    )
     written_rounds: list[list[dict]] = []
     metrics: dict[str, dict] = {}
     ids: list[str] = []
@@ -270,23 +303,46 @@ def objective_noise(config: dict, trials: Trials, grid_finished: dict, grid_poin
 def fmt_row(row: dict) -> str:
     first = "-" if row["first"] is None else str(row["first"])
     seed = str(row["seed"])
-    return (f"{row['method']:<9} {seed:>6} {row['trials']:>6} {row['trained']:>7} {row['trials'] - row['trained']:>6} "
-            f"{row['failed']:>6} {row['best']:>10.5f} {100 * row['gap']:>7.2f}% {row['rank']:>5} {first:>10}")
+    return (
+        f"{row['method']:<9} {seed:>6} {row['trials']:>6} {row['trained']:>7} {row['trials'] - row['trained']:>6} "
+        f"{row['failed']:>6} {row['best']:>10.5f} {100 * row['gap']:>7.2f}% {row['rank']:>5} {first:>10}"
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--space", choices=sorted(SPACES), default=DEFAULT_SPACE,
-                        help=f"the 64-point space searched (default {DEFAULT_SPACE}; see SPACES)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--space",
+        choices=sorted(SPACES),
+        default=DEFAULT_SPACE,
+        help=f"the 64-point space searched (default {DEFAULT_SPACE}; see SPACES)",
+    )
     parser.add_argument("--quick", action="store_true", help="8-point grid, 4 trials, 2 seeds, 5 epochs")
     parser.add_argument("--workdir", type=Path, default=None, help="kept between runs (the trial cache)")
     parser.add_argument("--jobs", type=int, default=2, help="trials in parallel (1 thread each)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 3; quick 2)")
-    parser.add_argument("--epochs", type=int, default=None, help="override model.epochs (all methods; an epochs dimension of the space wins)")
-    parser.add_argument("--per-round", type=int, default=None, help="Bayesian proposals per round (rounds = budget / per-round; default 4)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="override model.epochs (all methods; an epochs dimension of the space wins)",
+    )
+    parser.add_argument(
+        "--per-round",
+        type=int,
+        default=None,
+        help="Bayesian proposals per round (rounds = budget / per-round; default 4)",
+    )
     parser.add_argument("--startup-trials", type=int, default=None, help="Bayesian random start (default: one round)")
-    parser.add_argument("--noise", type=int, default=0, metavar="K",
-                        help="also retrain the K best grid points with 2 other model.rng_seed values (2K trainings) and show the spread")
+    parser.add_argument(
+        "--noise",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also retrain the K best grid points with 2 other model.rng_seed values (2K trainings) and show the spread",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when Bayesian misses the target")
     args = parser.parse_args()
 
@@ -307,8 +363,11 @@ def main() -> int:
     raw = bench_config(setup, epochs)
     config = validate_config(copy.deepcopy(raw), SCHEMA)
     prepared = prepare_data(workdir, raw, config)
-    print(f"workdir {workdir}; prepared data {prepared.name}; epochs {config['model']['epochs']}; "
-          f"objective {config['hpo']['objective']}; {args.jobs} jobs x 1 thread", flush=True)
+    print(
+        f"workdir {workdir}; prepared data {prepared.name}; epochs {config['model']['epochs']}; "
+        f"objective {config['hpo']['objective']}; {args.jobs} jobs x 1 thread",
+        flush=True,
+    )
     print(f"space {args.space}: " + "; ".join(f"{k} {v}" for k, v in setup["space"].items()), flush=True)
 
     trials = Trials(workdir, prepared, args.jobs, config["hpo"]["objective"])
@@ -317,12 +376,17 @@ def main() -> int:
         grid_finished = {tid: v for tid, (v, _) in grid_results.items() if v is not None}
         best_tid = min(grid_finished, key=grid_finished.get)
         grid_best = grid_finished[best_tid]
-        print(f"grid: {len(grid_ids)} trials ({sum(t for _, t in grid_results.values())} trained now), "
-              f"{time.monotonic() - started:.0f} s so far", flush=True)
+        print(
+            f"grid: {len(grid_ids)} trials ({sum(t for _, t in grid_results.values())} trained now), "
+            f"{time.monotonic() - started:.0f} s so far",
+            flush=True,
+        )
         rows = {"grid": [summarize("grid", "-", grid_ids, grid_results, grid_best, list(grid_finished.values()))]}
         rows["bayesian"], rows["random"] = [], []
         for seed in seeds:
-            ids, results = run_bayesian(config, trials, seed, setup["rounds"], setup["per_round"], setup["startup_trials"])
+            ids, results = run_bayesian(
+                config, trials, seed, setup["rounds"], setup["per_round"], setup["startup_trials"]
+            )
             rows["bayesian"].append(summarize("bayesian", seed, ids, results, grid_best, list(grid_finished.values())))
             ids, results = run_random(config, trials, seed, setup["budget"])
             rows["random"].append(summarize("random", seed, ids, results, grid_best, list(grid_finished.values())))
@@ -337,11 +401,16 @@ def main() -> int:
     budget = setup["budget"]
     p_random = 1 - math.comb(n_grid - len(near), budget) / math.comb(n_grid, budget)
     print()
-    print(f"grid best {grid_best:.5f} at {grid_points[best_tid]} (trial {best_tid}); "
-          f"{len(near)} of {n_grid} grid points within {TARGET:.0%} of it; P(16 distinct uniform random points hit one) = {p_random:.2f}"
-          .replace("16 distinct", f"{budget} distinct"))
-    print(f"grid objectives: median {statistics.median(grid_finished.values()):.5f}, worst {max(grid_finished.values()):.5f}, "
-          f"failed {n_grid - len(grid_finished)}")
+    print(
+        f"grid best {grid_best:.5f} at {grid_points[best_tid]} (trial {best_tid}); "
+        f"{len(near)} of {n_grid} grid points within {TARGET:.0%} of it; P(16 distinct uniform random points hit one) = {p_random:.2f}".replace(
+            "16 distinct", f"{budget} distinct"
+        )
+    )
+    print(
+        f"grid objectives: median {statistics.median(grid_finished.values()):.5f}, worst {max(grid_finished.values()):.5f}, "
+        f"failed {n_grid - len(grid_finished)}"
+    )
     print()
     header = f"{'method':<9} {'seed':>6} {'trials':>6} {'trained':>7} {'cached':>6} {'failed':>6} {'best':>10} {'gap':>8} {'rank':>5} {'first<=2%':>10}"
     print(header)
@@ -357,24 +426,39 @@ def main() -> int:
             hits = sum(g <= TARGET for g in gaps)
             first_median = statistics.median(firsts)
             first_text = "-" if math.isinf(first_median) else f"{first_median:g}"
-            print(f"{method:<9} {'median':>6} {statistics.median(r['trials'] for r in rows[method]):>6g} {'':>7} {'':>6} {'':>6} "
-                  f"{statistics.median(r['best'] for r in rows[method]):>10.5f} {100 * medians[method]:>7.2f}% "
-                  f"{statistics.median(r['rank'] for r in rows[method]):>5g} {first_text:>10}"
-                  f"   ({hits}/{len(gaps)} seeds within {TARGET:.0%})")
+            print(
+                f"{method:<9} {'median':>6} {statistics.median(r['trials'] for r in rows[method]):>6g} {'':>7} {'':>6} {'':>6} "
+                f"{statistics.median(r['best'] for r in rows[method]):>10.5f} {100 * medians[method]:>7.2f}% "
+                f"{statistics.median(r['rank'] for r in rows[method]):>5g} {first_text:>10}"
+                f"   ({hits}/{len(gaps)} seeds within {TARGET:.0%})"
+            )
         print("-" * len(header))
     distinct = len(set(grid_ids))
-    print(f"distinct trainings of the searches: {distinct} (grid) + {len(search_trained - set(grid_ids))} proposed outside the grid; "
-          f"trained in this run: {len(search_trained)}" + (f" (+ {len(trials.trained - search_trained)} for --noise)" if args.noise else "")
-          + (f", median {statistics.median(trials.train_seconds):.1f} s per trial in a worker" if trials.train_seconds else ""))
+    print(
+        f"distinct trainings of the searches: {distinct} (grid) + {len(search_trained - set(grid_ids))} proposed outside the grid; "
+        f"trained in this run: {len(search_trained)}"
+        + (f" (+ {len(trials.trained - search_trained)} for --noise)" if args.noise else "")
+        + (
+            f", median {statistics.median(trials.train_seconds):.1f} s per trial in a worker"
+            if trials.train_seconds
+            else ""
+        )
+    )
     startup = "one round" if setup["startup_trials"] is None else f"{setup['startup_trials']} trials"
-    print(f"Bayesian: TPE (Optuna), {setup['rounds']} rounds x {setup['per_round']}, random start = {startup}; "
-          f"first<=2% = trials (in proposal order) until the first within {TARGET:.0%} of the grid best")
+    print(
+        f"Bayesian: TPE (Optuna), {setup['rounds']} rounds x {setup['per_round']}, random start = {startup}; "
+        f"first<=2% = trials (in proposal order) until the first within {TARGET:.0%} of the grid best"
+    )
     verdict = medians["bayesian"] <= TARGET
-    print(f"{'PASS' if verdict else 'MISS'}: Bayesian median gap {100 * medians['bayesian']:.2f}% "
-          f"{'<=' if verdict else '>'} {100 * TARGET:.0f}% with {budget} trials (random: {100 * medians['random']:.2f}%)")
+    print(
+        f"{'PASS' if verdict else 'MISS'}: Bayesian median gap {100 * medians['bayesian']:.2f}% "
+        f"{'<=' if verdict else '>'} {100 * TARGET:.0f}% with {budget} trials (random: {100 * medians['random']:.2f}%)"
+    )
     if noise:
         print()
-        print(f"objective noise: the {len(noise)} best grid points retrained with model.rng_seed + 1 and + 2 (same data, same split)")
+        print(
+            f"objective noise: the {len(noise)} best grid points retrained with model.rng_seed + 1 and + 2 (same data, same split)"
+        )
         for point, values in noise:
             spread = (max(values) - min(values)) / abs(min(values))
             print(f"  {point}: " + "  ".join(f"{v:.5f}" for v in values) + f"   (max-min)/min {100 * spread:.1f}%")

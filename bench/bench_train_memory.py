@@ -82,9 +82,15 @@ def worker_baseline(model: str, n_features: int, epochs: int, threads: int) -> d
     net = build_model(params, n_features, n_classes)  # softmax output, as a one-hot classification trial
     optimizers = {"sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}
     optimizer = optimizers[params["optimizer"]](learning_rate=params["learning_rate"])
-    net.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=params["jit_compile"])
+    net.compile(
+        optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"], jit_compile=params["jit_compile"]
+    )
     rng = np.random.default_rng(0)
-    shape = (params["batch_size"], n_features, 1) if params["model"] in ("nt3", "tc1") else (params["batch_size"], n_features)
+    shape = (
+        (params["batch_size"], n_features, 1)
+        if params["model"] in ("nt3", "tc1")
+        else (params["batch_size"], n_features)
+    )
     x = rng.random(shape, dtype=np.float32)
     y = np.eye(n_classes, dtype=np.float32)[np.arange(params["batch_size"]) % n_classes]
     net.fit(x, y, batch_size=params["batch_size"], epochs=1, validation_data=(x, y), verbose=0)
@@ -103,7 +109,15 @@ def worker_trial(dataset: Path, model: str, epochs: int, threads: int, out: Path
     def mark(name: str) -> None:
         sampler.sample()  # close the previous stage with a last sample
         status = rss_status()
-        stages.append({"stage": name, "rss": status["VmRSS"], "hwm": status["VmHWM"], "anon": status["RssAnon"], "file": status["RssFile"]})
+        stages.append(
+            {
+                "stage": name,
+                "rss": status["VmRSS"],
+                "hwm": status["VmHWM"],
+                "anon": status["RssAnon"],
+                "file": status["RssFile"],
+            }
+        )
         sampler.stage = name
 
     def wrap(owner, attribute: str, before: str, after: str | None = None):
@@ -156,13 +170,25 @@ def worker_trial(dataset: Path, model: str, epochs: int, threads: int, out: Path
 
 
 def run_worker(kind: str, args, extra: list[str]) -> dict:
-    command = [sys.executable, __file__, "--worker", kind, "--model", args.model, "--epochs", str(args.epochs), "--threads", str(args.threads), *extra]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--model",
+        args.model,
+        "--epochs",
+        str(args.epochs),
+        "--threads",
+        str(args.threads),
+        *extra,
+    ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow", PYTHONPATH=str(REPO))
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{kind} worker failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    return json.loads(lines[-1][len(RESULT):])
+    return json.loads(lines[-1][len(RESULT) :])
 
 
 def main(argv=None) -> int:
@@ -170,12 +196,24 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="600 x 4,000 training rows instead of 3,000 x 20,000")
     parser.add_argument("--rows", type=int, help="training rows")
     parser.add_argument("--features", type=int, help="features")
-    parser.add_argument("--model", default="dense", choices=sorted(MODELS), help="benched model (default dense; nt3 is slow on wide data)")
+    parser.add_argument(
+        "--model",
+        default="dense",
+        choices=sorted(MODELS),
+        help="benched model (default dense; nt3 is slow on wide data)",
+    )
     parser.add_argument("--epochs", type=int, default=2, help="epochs of the trial (default 2)")
-    parser.add_argument("--eval-fraction", type=float, default=0.1, help="share of all rows in val, and as many in test (default 0.1: 80/10/10; the project's default config: 0.2)")
+    parser.add_argument(
+        "--eval-fraction",
+        type=float,
+        default=0.1,
+        help="share of all rows in val, and as many in test (default 0.1: 80/10/10; the project's default config: 0.2)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each worker; the table shows the largest peak")
-    parser.add_argument("--check", action="store_true", help=f"exit 1 when trial peak >= baseline + {FACTOR} x training data")
+    parser.add_argument(
+        "--check", action="store_true", help=f"exit 1 when trial peak >= baseline + {FACTOR} x training data"
+    )
     parser.add_argument("--workdir", help="where to write the dataset (default: a temporary directory, removed after)")
     parser.add_argument("--worker", choices=("baseline", "trial"), help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
@@ -186,7 +224,11 @@ def main(argv=None) -> int:
         print(RESULT + json.dumps(worker_baseline(args.model, args.features, args.epochs, args.threads)), flush=True)
         return 0
     if args.worker == "trial":
-        print(RESULT + json.dumps(worker_trial(Path(args.dataset), args.model, args.epochs, args.threads, Path(args.out))), flush=True)
+        print(
+            RESULT
+            + json.dumps(worker_trial(Path(args.dataset), args.model, args.epochs, args.threads, Path(args.out))),
+            flush=True,
+        )
         return 0
 
     rows = args.rows or (600 if args.quick else 3000)
@@ -202,7 +244,7 @@ def main(argv=None) -> int:
         train_bytes = summary["train_bytes"]
         print(
             f"bench_train_memory: {summary['split_counts']} rows x {cols} features, matrix.npy {(dataset / 'matrix.npy').stat().st_size / MB:.0f} MB, "
-            f"training rows {train_bytes / MB:.0f} MB; model {args.model} {({k: params[k] for k in ('conv', 'pool', 'dense') if k in MODELS[args.model]})}, "
+            f"training rows {train_bytes / MB:.0f} MB; model {args.model} { ({k: params[k] for k in ('conv', 'pool', 'dense') if k in MODELS[args.model]}) }, "
             f"batch {params['batch_size']}, {params['optimizer']}, {params['scaling']} scaling, {args.epochs} epochs, threads={args.threads}"
         )
         baselines, trials = [], []
@@ -211,28 +253,45 @@ def main(argv=None) -> int:
             out = workdir / f"trial-{round_}"
             trials.append(run_worker("trial", args, ["--dataset", str(dataset), "--out", str(out)]))
             shutil.rmtree(out, ignore_errors=True)
-            print(f"  round {round_ + 1}: baseline peak {baselines[-1]['peak'] / MB:.0f} MB, trial peak {trials[-1]['peak'] / MB:.0f} MB", flush=True)
+            print(
+                f"  round {round_ + 1}: baseline peak {baselines[-1]['peak'] / MB:.0f} MB, trial peak {trials[-1]['peak'] / MB:.0f} MB",
+                flush=True,
+            )
 
         baseline = max(b["peak"] for b in baselines)
         trial = max(trials, key=lambda t: t["peak"])
         budget = baseline + FACTOR * train_bytes
         over = trial["peak"] - baseline
         ok = trial["peak"] < budget
-        print(f"\nTensorFlow baseline peak   {baseline / MB:8.0f} MB   (after importing TF/Keras: {baselines[0]['after_import'] / MB:.0f} MB)")
-        print(f"training data              {train_bytes / MB:8.0f} MB   ({trial['n_train']} rows x {cols} float32; {trial['n_eval']} val rows = {trial['n_eval'] * cols * 4 / MB:.0f} MB more)")
-        print(f"trial peak                 {trial['peak'] / MB:8.0f} MB   = baseline + {over / MB:.0f} MB = baseline + {over / train_bytes:.2f} x training data")
-        print(f"budget baseline + {FACTOR} x data {budget / MB:6.0f} MB   {'OK' if ok else 'MISSED'} (trial peak must stay below)")
+        print(
+            f"\nTensorFlow baseline peak   {baseline / MB:8.0f} MB   (after importing TF/Keras: {baselines[0]['after_import'] / MB:.0f} MB)"
+        )
+        print(
+            f"training data              {train_bytes / MB:8.0f} MB   ({trial['n_train']} rows x {cols} float32; {trial['n_eval']} val rows = {trial['n_eval'] * cols * 4 / MB:.0f} MB more)"
+        )
+        print(
+            f"trial peak                 {trial['peak'] / MB:8.0f} MB   = baseline + {over / MB:.0f} MB = baseline + {over / train_bytes:.2f} x training data"
+        )
+        print(
+            f"budget baseline + {FACTOR} x data {budget / MB:6.0f} MB   {'OK' if ok else 'MISSED'} (trial peak must stay below)"
+        )
         both = train_bytes + summary["val_bytes"]
-        print(f"(information: peak - baseline = {over / both:.2f} x the training + validation rows the trial holds, {both / MB:.0f} MB)")
+        print(
+            f"(information: peak - baseline = {over / both:.2f} x the training + validation rows the trial holds, {both / MB:.0f} MB)"
+        )
         peak = trial["sampled_peak"]
         print(
             f"\nsampled peak {peak['VmRSS'] / MB:.0f} MB during stage '{trial['peak_stage']}': "
             f"{peak['RssAnon'] / MB:.0f} MB anonymous + {peak['RssFile'] / MB:.0f} MB file-backed (mapped matrix, libraries); "
             f"largest anonymous {trial['max_anon'] / MB:.0f} MB, largest file-backed {trial['max_file'] / MB:.0f} MB"
         )
-        print(f"\n{'trial stage (mark taken as it begins)':40s} {'VmRSS':>8s} {'VmHWM':>8s} {'anon':>8s} {'file':>8s}   (MB)")
+        print(
+            f"\n{'trial stage (mark taken as it begins)':40s} {'VmRSS':>8s} {'VmHWM':>8s} {'anon':>8s} {'file':>8s}   (MB)"
+        )
         for stage in trial["stages"]:
-            print(f"{stage['stage']:40s} {stage['rss'] / MB:8.0f} {stage['hwm'] / MB:8.0f} {stage['anon'] / MB:8.0f} {stage['file'] / MB:8.0f}")
+            print(
+                f"{stage['stage']:40s} {stage['rss'] / MB:8.0f} {stage['hwm'] / MB:8.0f} {stage['anon'] / MB:8.0f} {stage['file'] / MB:8.0f}"
+            )
         print(f"total {time.monotonic() - started:.0f} s")
     finally:
         if not args.workdir:

@@ -118,7 +118,12 @@ def worker_bare(dataset: Path, model: str, epochs: int, threads: int, determinis
     y_train, y_val = task.targets(data.samples.iloc[train], x_train), task.targets(data.samples.iloc[val], x_val)
 
     net = build_model(params, data.matrix.shape[1], task.n_outputs, output_activation=task.output_activation)
-    net.compile(optimizer=_optimizer(params["optimizer"], params["learning_rate"]), loss=task.loss, metrics=task.keras_metrics, jit_compile=params["jit_compile"])
+    net.compile(
+        optimizer=_optimizer(params["optimizer"], params["learning_rate"]),
+        loss=task.loss,
+        metrics=task.keras_metrics,
+        jit_compile=params["jit_compile"],
+    )
 
     class EpochTimer(keras.callbacks.Callback):
         def __init__(self):
@@ -133,10 +138,21 @@ def worker_bare(dataset: Path, model: str, epochs: int, threads: int, determinis
 
     timer = EpochTimer()
     fitted = net.fit(
-        x_train, y_train, batch_size=params["batch_size"], epochs=epochs, shuffle=True,
-        validation_data=(x_val, y_val), verbose=0, callbacks=[timer],
+        x_train,
+        y_train,
+        batch_size=params["batch_size"],
+        epochs=epochs,
+        shuffle=True,
+        validation_data=(x_val, y_val),
+        verbose=0,
+        callbacks=[timer],
     )
-    return {"n_train": int(len(x_train)), "epoch_seconds": timer.seconds, "val_loss": [float(v) for v in fitted.history["val_loss"]], "finite": bool(np.isfinite(fitted.history["loss"]).all())}
+    return {
+        "n_train": int(len(x_train)),
+        "epoch_seconds": timer.seconds,
+        "val_loss": [float(v) for v in fitted.history["val_loss"]],
+        "finite": bool(np.isfinite(fitted.history["loss"]).all()),
+    }
 
 
 # ------------------------------------------------------------------------------ the driver --
@@ -144,9 +160,20 @@ def worker_bare(dataset: Path, model: str, epochs: int, threads: int, determinis
 
 def run_worker(kind: str, dataset: Path, model: str, args, workdir: Path, round_: int) -> dict:
     command = [
-        sys.executable, __file__, "--worker", kind, "--dataset", str(dataset), "--model", model,
-        "--epochs", str(args.epochs), "--threads", str(args.threads),
-        "--out", str(workdir / f"trial-{model}-{round_}"),
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--dataset",
+        str(dataset),
+        "--model",
+        model,
+        "--epochs",
+        str(args.epochs),
+        "--threads",
+        str(args.threads),
+        "--out",
+        str(workdir / f"trial-{model}-{round_}"),
     ]
     if args.bare_determinism:
         command.append("--bare-determinism")
@@ -154,9 +181,11 @@ def run_worker(kind: str, dataset: Path, model: str, args, workdir: Path, round_
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{kind} worker for {model} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+        raise RuntimeError(
+            f"{kind} worker for {model} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+        )
     shutil.rmtree(workdir / f"trial-{model}-{round_}", ignore_errors=True)
-    return json.loads(lines[-1][len(RESULT):])
+    return json.loads(lines[-1][len(RESULT) :])
 
 
 def samples_per_second(result: dict, with_checkpoint: bool = False, fastest: bool = False) -> float:
@@ -174,8 +203,14 @@ def main(argv=None) -> int:
     parser.add_argument("--features", type=int, help="features (default per model)")
     parser.add_argument("--epochs", type=int, help="epochs per run (default 6; epoch 1 is not timed)")
     parser.add_argument("--repeat", type=int, help="interleaved rounds (default 3; at least 3 unless --quick)")
-    parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra/inter-op threads of both (default 1, as run_trial)")
-    parser.add_argument("--bare-determinism", action="store_true", help="also enable op determinism in the bare fit (ours always has it)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="TensorFlow intra/inter-op threads of both (default 1, as run_trial)"
+    )
+    parser.add_argument(
+        "--bare-determinism",
+        action="store_true",
+        help="also enable op determinism in the bare fit (ours always has it)",
+    )
     parser.add_argument("--check", action="store_true", help=f"exit 1 when ours/bare < {TARGET}")
     parser.add_argument("--workdir", help="where to write the datasets (default: a temporary directory, removed after)")
     parser.add_argument("--worker", choices=("ours", "bare"), help=argparse.SUPPRESS)
@@ -209,7 +244,9 @@ def main(argv=None) -> int:
     started = time.monotonic()
     try:
         datasets = {}
-        print(f"bench_train_throughput: {args.epochs} epochs per run (epoch 1 not timed), {repeat} round(s), threads={args.threads}, {os.cpu_count()} CPU(s)")
+        print(
+            f"bench_train_throughput: {args.epochs} epochs per run (epoch 1 not timed), {repeat} round(s), threads={args.threads}, {os.cpu_count()} CPU(s)"
+        )
         for model in models:
             rows, cols = args.rows or sizes[model][0], args.features or sizes[model][1]
             datasets[model] = workdir / f"prep-{model}"
@@ -218,7 +255,7 @@ def main(argv=None) -> int:
             print(
                 f"  {model}: {summary['split_counts']} rows x {cols} features ({summary['train_bytes'] / 1e6:.0f} MB of training rows), "
                 f"batch {params['batch_size']}, {params['optimizer']}, {params['scaling']} scaling, "
-                f"layers {({k: params[k] for k in ('conv', 'pool', 'dense') if k in MODELS[model]})}"
+                f"layers { ({k: params[k] for k in ('conv', 'pool', 'dense') if k in MODELS[model]}) }"
             )
 
         results: dict[tuple[str, str], list[dict]] = {(m, k): [] for m in models for k in ("ours", "bare")}
@@ -228,11 +265,16 @@ def main(argv=None) -> int:
                 for kind in order:
                     result = run_worker(kind, datasets[model], model, args, workdir, round_)
                     results[(model, kind)].append(result)
-                    print(f"  round {round_ + 1} {model:5s} {kind:4s}: {samples_per_second(result):9.1f} samples/s  epochs {['%.2f' % s for s in result['epoch_seconds']]}", flush=True)
+                    print(
+                        f"  round {round_ + 1} {model:5s} {kind:4s}: {samples_per_second(result):9.1f} samples/s  epochs {[f'{s:.2f}' for s in result['epoch_seconds']]}",
+                        flush=True,
+                    )
 
         failed = False
         fastest_ratios: dict[str, float] = {}
-        print(f"\n{'model':6s} {'ours/s':>9s} {'ours+ckpt/s':>12s} {'bare/s':>9s} {'ours/bare':>10s} {'(ours+ckpt)/bare':>17s} {'paired':>7s}  spread ours / bare (min..max)")
+        print(
+            f"\n{'model':6s} {'ours/s':>9s} {'ours+ckpt/s':>12s} {'bare/s':>9s} {'ours/bare':>10s} {'(ours+ckpt)/bare':>17s} {'paired':>7s}  spread ours / bare (min..max)"
+        )
         for model in models:
             ours = [samples_per_second(r) for r in results[(model, "ours")]]
             ours_ckpt = [samples_per_second(r, with_checkpoint=True) for r in results[(model, "ours")]]
@@ -251,9 +293,16 @@ def main(argv=None) -> int:
                 f"{ratio:10.3f} {ratio_ckpt:17.3f} {paired:7.3f}  {min(ours):.0f}..{max(ours):.0f} / {min(bare):.0f}..{max(bare):.0f}  "
                 f"{'OK' if ok else 'MISSED'} (target ours/bare >= {TARGET})"
             )
-        print("(samples/s = n_train / median epoch time of epochs 2..N; medians of interleaved rounds; ours/bare is the ratio of the medians,")
-        print(" checked; 'paired' the median of each round's ours/bare; ours+ckpt adds the per-epoch checkpoint write; the last two are information)")
-        print("fastest single epoch of all rounds, ours/bare (information; the least disturbed by other load): " + ", ".join(f"{m} {r:.3f}" for m, r in fastest_ratios.items()))
+        print(
+            "(samples/s = n_train / median epoch time of epochs 2..N; medians of interleaved rounds; ours/bare is the ratio of the medians,"
+        )
+        print(
+            " checked; 'paired' the median of each round's ours/bare; ours+ckpt adds the per-epoch checkpoint write; the last two are information)"
+        )
+        print(
+            "fastest single epoch of all rounds, ours/bare (information; the least disturbed by other load): "
+            + ", ".join(f"{m} {r:.3f}" for m, r in fastest_ratios.items())
+        )
         print(f"total {time.monotonic() - started:.0f} s")
     finally:
         if not args.workdir:

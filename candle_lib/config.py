@@ -61,7 +61,9 @@ def validate_config(config: dict, schema_path=None) -> dict:
     """
     schema = yaml.safe_load(Path(schema_path).read_text() if schema_path else config_schema_text())
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path))))
+    errors = sorted(
+        validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path)))
+    )
     if errors:
         raise CandleInputError(_describe(errors[0]))
     checked = copy.deepcopy(config)

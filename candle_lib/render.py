@@ -19,7 +19,10 @@ def pyplot():
 
 def _html_table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in frame.itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -31,7 +34,9 @@ STYLE = (
 
 def html_page(title: str, sections: list[tuple[str, pd.DataFrame]]) -> str:
     """A small self-contained HTML page of titled tables (shown inline by Snakemake's report)."""
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+    ]
     parts.append(f"<h2>{html.escape(title)}</h2>")
     for heading, frame in sections:
         parts.append(f"<h3>{html.escape(heading)}</h3>{_html_table(frame)}")

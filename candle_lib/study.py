@@ -84,7 +84,9 @@ class StudyPlan:
 
         self.cv = config["cv"]
         self.cv_from_best = self.cv["params"] == "best"
-        self.cv_trials = {} if self.cv_from_best else self.cv_fold_trials(cv_params(self.cv, config["model"]), self.prep_id)
+        self.cv_trials = (
+            {} if self.cv_from_best else self.cv_fold_trials(cv_params(self.cv, config["model"]), self.prep_id)
+        )
         self.trials.update(self.cv_trials)
 
         self.tda = tda_plan(config, self.prep_id)

@@ -86,18 +86,27 @@ def write_config(path: Path, config: dict) -> Path:
 def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the project's Snakefile in ``workdir`` with a complete config file."""
     command = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir),
-        "--configfile", str(configfile),
-        "--cores", "2",
-        "--scheduler", "greedy",
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        "--scheduler",
+        "greedy",
         *args,
     ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
     return result
 
 
@@ -122,7 +131,9 @@ def repo() -> Path:
     return REPO
 
 
-def make_prepared(directory: Path, *, n_patients: int = 40, n_genes: int = 200, top_variance: int = 100, seed: int = 3) -> Path:
+def make_prepared(
+    directory: Path, *, n_patients: int = 40, n_genes: int = 200, top_variance: int = 100, seed: int = 3
+) -> Path:
     """A small prepared dataset (synthetic NT3 cohort, FPKM-UQ, log2, filters, grouped splits)."""
     from candle_lib.data.ingest import align_counts
     from candle_lib.data.prepared import prepare_matrix, write_prepared
@@ -140,7 +151,9 @@ def make_prepared(directory: Path, *, n_patients: int = 40, n_genes: int = 200, 
         "filters": {"min_nonzero_samples": 5, "top_variance": top_variance},
         "labels": {"encoding": "one_hot"},
     }
-    matrix, table, features, summary = prepare_matrix(data, splits, options, id_column="sample_id", label_column="label", group_column="patient_id")
+    matrix, table, features, summary = prepare_matrix(
+        data, splits, options, id_column="sample_id", label_column="label", group_column="patient_id"
+    )
     write_prepared(directory, matrix, table, features, {"preparation": options, **summary})
     return directory
 

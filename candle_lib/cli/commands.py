@@ -58,7 +58,9 @@ def _add_param_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="candle", description="CANDLE on Snakemake: run one trial, or inspect hyperparameters.")
+    parser = argparse.ArgumentParser(
+        prog="candle", description="CANDLE on Snakemake: run one trial, or inspect hyperparameters."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     trial = commands.add_parser(
@@ -67,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train and evaluate one trial. Results go to OUT/<trial id>/ (params.json, metrics.json, history.csv, "
         "predictions.parquet, scaler.json, trial.log); the id is the one the workflow would give the same trial.",
     )
-    trial.add_argument("--data", required=True, metavar="DIR", help="prepared dataset directory, e.g. results/data/prepared/prep-XXXXXXXX")
+    trial.add_argument(
+        "--data",
+        required=True,
+        metavar="DIR",
+        help="prepared dataset directory, e.g. results/data/prepared/prep-XXXXXXXX",
+    )
     _add_param_options(trial)
     trial.add_argument(
         "--role",
@@ -76,7 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="holdout: train on train, evaluate on val (as an HPO trial); final: train on train+val, evaluate once on test (default: holdout)",
     )
     trial.add_argument("--out", required=True, metavar="DIR", help="parent directory of the trial directory")
-    trial.add_argument("--threads", type=_positive_int, default=1, metavar="N", help="CPU threads for TensorFlow (default: 1, as the workflow)")
+    trial.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="CPU threads for TensorFlow (default: 1, as the workflow)",
+    )
     trial.set_defaults(run=run_trial_command)
 
     params = commands.add_parser(
@@ -94,9 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
         "trials and prepared-data variants it needs and how long planning took; --upf writes the trials as a CANDLE Supervisor "
         "UPF file (one JSON object per line: id = trial id, then the point), which method: upf reads back.",
     )
-    plan.add_argument("--config", required=True, metavar="YAML", help="a workflow config, e.g. config/examples/hpo_grid_11664.yaml")
+    plan.add_argument(
+        "--config", required=True, metavar="YAML", help="a workflow config, e.g. config/examples/hpo_grid_11664.yaml"
+    )
     plan.add_argument("--upf", metavar="FILE", help="write the planned trials here as UPF")
-    plan.add_argument("--results", default="results", metavar="DIR", help="the study's results folder, read for trials known from earlier steps (CV of the best, TDA groups); default: results")
+    plan.add_argument(
+        "--results",
+        default="results",
+        metavar="DIR",
+        help="the study's results folder, read for trials known from earlier steps (CV of the best, TDA groups); default: results",
+    )
     plan.set_defaults(run=plan_command)
 
     from candle_lib.report.dashboard import add_serve_parser
@@ -107,8 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
-
 def plan_command(args) -> int:
     import time
 
@@ -116,8 +134,8 @@ def plan_command(args) -> int:
 
     from candle_lib.config import validate_config
     from candle_lib.search.methods import plan_search
-    from candle_lib.study import StudyPlan
     from candle_lib.search.upf import upf_rows, write_upf
+    from candle_lib.study import StudyPlan
 
     started = time.perf_counter()
     path = Path(args.config)
@@ -125,10 +143,14 @@ def plan_command(args) -> int:
         raise CandleInputError("no such config file", source=args.config)
     config = validate_config(yaml.safe_load(path.read_text()))
     if config["hpo"]["method"] == "bayesian":
-        raise CandleInputError("a Bayesian search is planned round by round by the workflow (results/hpo/rounds/)", where="hpo.method")
+        raise CandleInputError(
+            "a Bayesian search is planned round by round by the workflow (results/hpo/rounds/)", where="hpo.method"
+        )
     searched = plan_search(config)
     seconds = time.perf_counter() - started
-    print(f"{config['hpo']['method']} search: {len(searched.trials)} trials, {len(searched.variants)} prepared-data variants; planned in {seconds:.2f} s")
+    print(
+        f"{config['hpo']['method']} search: {len(searched.trials)} trials, {len(searched.variants)} prepared-data variants; planned in {seconds:.2f} s"
+    )
     counts = StudyPlan(config, args.results).counts()
     targets = ", ".join(f"{target} {counts[target]}" for target in ("hpo", "cv", "uq", "tda"))
     print(f"trials by target: {targets}; {counts['distinct']} distinct (a training two targets share runs once)")

@@ -52,7 +52,9 @@ def _parse_error(path: str, exc: Exception) -> CandleInputError:
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
     if found:
         return CandleInputError(
-            f"{found.group(3)} fields where the first line has {found.group(1)}", source=path, where=f"line {found.group(2)}"
+            f"{found.group(3)} fields where the first line has {found.group(1)}",
+            source=path,
+            where=f"line {found.group(2)}",
         )
     return CandleInputError(f"cannot be read as CSV ({exc})", source=path)
 
@@ -132,7 +134,11 @@ def _check_finite(values: np.ndarray, path: str, *, first_line: int, column_name
     bad = ~np.isfinite(values)
     if bad.any():
         r, c = (int(i[0]) for i in np.nonzero(bad))
-        why = "missing value (empty cell or short line)" if np.isnan(values[r, c]) else f"value {values[r, c]} is infinite"
+        why = (
+            "missing value (empty cell or short line)"
+            if np.isnan(values[r, c])
+            else f"value {values[r, c]} is infinite"
+        )
         raise CandleInputError(f"{why} ({column_name(c)})", source=path, where=f"line {r + first_line}, column {c + 1}")
 
 
@@ -156,7 +162,9 @@ def _read_xy_file(path: str) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise CandleInputError(
-            f"label {float(frame.iat[row, 0])!r} is not an integer class label", source=path, where=f"line {row + 1}, column 1"
+            f"label {float(frame.iat[row, 0])!r} is not an integer class label",
+            source=path,
+            where=f"line {row + 1}, column 1",
         )
     return labels.astype(np.int64), np.ascontiguousarray(values[:, 1:])
 
@@ -209,7 +217,9 @@ def _read_p1b_file(path: str) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
         seen[name] = position
     missing = [c for c in (P1B_ID, P1B_LABEL) if c not in seen]
     if missing:
-        raise CandleInputError(f"missing column(s) {missing} in the header; found {header[:5]}", source=path, where="line 1")
+        raise CandleInputError(
+            f"missing column(s) {missing} in the header; found {header[:5]}", source=path, where="line 1"
+        )
     genes = [name for name in header if name not in (P1B_ID, P1B_LABEL)]
     if not genes:
         raise CandleInputError("no gene columns after case_id and cancer_type", source=path, where="line 1")
@@ -225,25 +235,35 @@ def _read_p1b_file(path: str) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
         if empty.any():
             row = int(np.flatnonzero(empty)[0])
             raise CandleInputError(
-                f"{column} is missing (empty cell)", source=path, where=f"line {row + 2}, column {seen[column]} ({column})"
+                f"{column} is missing (empty cell)",
+                source=path,
+                where=f"line {row + 2}, column {seen[column]} ({column})",
             )
     ids = frame[P1B_ID].astype(str)
     dup = ids.duplicated().to_numpy()
     if dup.any():
         row = int(np.flatnonzero(dup)[0])
         raise CandleInputError(
-            f"case_id '{ids.iloc[row]}' appears more than once", source=path, where=f"line {row + 2}, column {seen[P1B_ID]}"
+            f"case_id '{ids.iloc[row]}' appears more than once",
+            source=path,
+            where=f"line {row + 2}, column {seen[P1B_ID]}",
         )
     values = frame[genes].to_numpy(dtype=np.float32)
     gene_positions = [seen[g] - 1 for g in genes]
     bad = ~np.isfinite(values)
     if bad.any():
         r, c = (int(i[0]) for i in np.nonzero(bad))
-        why = "missing value (empty cell or short line)" if np.isnan(values[r, c]) else f"value {values[r, c]} is infinite"
+        why = (
+            "missing value (empty cell or short line)"
+            if np.isnan(values[r, c])
+            else f"value {values[r, c]} is infinite"
+        )
         raise CandleInputError(
             f"{why} (gene '{genes[c]}')", source=path, where=f"line {r + 2}, column {gene_positions[c] + 1}"
         )
-    samples = pd.DataFrame({"sample_id": ids.to_numpy(dtype=object), "label": frame[P1B_LABEL].astype(str).to_numpy(dtype=object)})
+    samples = pd.DataFrame(
+        {"sample_id": ids.to_numpy(dtype=object), "label": frame[P1B_LABEL].astype(str).to_numpy(dtype=object)}
+    )
     return samples, values, genes
 
 

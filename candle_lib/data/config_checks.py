@@ -16,7 +16,12 @@ from candle_lib.data.synthetic import (
 from candle_lib.data.synthetic_tox21 import FEATURE_BLOCKS, synthetic_tox21
 from candle_lib.errors import CandleInputError
 
-GENERATORS = {"nt3": synthetic_nt3_cohort, "tc1": synthetic_tc1_cohort, "drug_response": synthetic_drug_response, "tox21": synthetic_tox21}
+GENERATORS = {
+    "nt3": synthetic_nt3_cohort,
+    "tc1": synthetic_tc1_cohort,
+    "drug_response": synthetic_drug_response,
+    "tox21": synthetic_tox21,
+}
 REQUIRED_FILES = {
     "synthetic": (),
     "counts": ("counts", "genes", "samples"),
@@ -42,7 +47,9 @@ def generator_arguments(synthetic: dict) -> tuple[str, dict]:
 
 def is_drug_response(data: dict) -> bool:
     """Responses joined to cell-line and drug features (given, or generated)."""
-    return data["source"] == "drug_response" or (data["source"] == "synthetic" and data.get("synthetic", {}).get("variant") == "drug_response")
+    return data["source"] == "drug_response" or (
+        data["source"] == "synthetic" and data.get("synthetic", {}).get("variant") == "drug_response"
+    )
 
 
 def is_tox21(data: dict) -> bool:
@@ -74,7 +81,9 @@ def check_preparation(data: dict) -> None:
             f"{list(BLOCK_NORMALIZATIONS)} or none"
         )
     if data["transform"] != "none":
-        raise CandleInputError("config key 'data.transform': tox21 features are not counts (descriptors can be negative); set it to none")
+        raise CandleInputError(
+            "config key 'data.transform': tox21 features are not counts (descriptors can be negative); set it to none"
+        )
 
 
 def check_model_for_data(data: dict, params: dict) -> None:
@@ -89,7 +98,9 @@ def check_data_config(data: dict) -> None:
         if not files.get(key):
             raise CandleInputError(f"config key 'data.files.{key}': required when data.source is '{source}'")
     if source == "candle" and files.get("layout", "nt3") == "nt3" and not files.get("test"):
-        raise CandleInputError("config key 'data.files.test': CANDLE's nt3 layout comes as a train and a test file; give both")
+        raise CandleInputError(
+            "config key 'data.files.test': CANDLE's nt3 layout comes as a train and a test file; give both"
+        )
     check_preparation(data)
     if (source not in SOURCES_WITH_COUNTS or is_drug_response(data)) and data["normalization"] != "none":
         raise CandleInputError(

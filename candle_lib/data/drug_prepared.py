@@ -49,7 +49,9 @@ class DrugPrepared:
         return np.flatnonzero(self.samples["split"].isin(wanted).to_numpy())
 
 
-def prepare_drug_response(out_dir, cell: FeatureTable, drug: FeatureTable, responses: pd.DataFrame, *, target: str, splits: dict) -> dict:
+def prepare_drug_response(
+    out_dir, cell: FeatureTable, drug: FeatureTable, responses: pd.DataFrame, *, target: str, splits: dict
+) -> dict:
     """Join, split (train/val/test and folds, grouped by cell line when ``splits['group']`` is
     ``cell_line``) and write; returns the manifest."""
     join = join_indices(responses, cell.ids, drug.ids)
@@ -71,7 +73,9 @@ def prepare_drug_response(out_dir, cell: FeatureTable, drug: FeatureTable, respo
             "drug": kept["drug"].astype(str).to_numpy(),
             "cell_row": join.cell_index.astype(np.int64),
             "drug_row": join.drug_index.astype(np.int64),
-            "dose": kept["dose"].to_numpy(dtype=np.float32) if "dose" in kept.columns else np.zeros(len(kept), np.float32),
+            "dose": kept["dose"].to_numpy(dtype=np.float32)
+            if "dose" in kept.columns
+            else np.zeros(len(kept), np.float32),
             "target": kept[target].to_numpy(dtype=np.float64),
             "split": table["split"].to_numpy(),
             "fold": table["fold"].to_numpy(),
@@ -125,7 +129,17 @@ def prepare_drug_response_files(out_dir, paths: dict, columns: dict, splits: dic
     cell_column, drug_column, dose_column = columns["cell_column"], columns["drug_column"], columns.get("dose_column")
     cell = read_cell_features(paths["cell_features"], id_column=cell_column)
     drug = read_drug_features(paths["drug_features"], id_column=drug_column)
-    responses = read_responses(paths["responses"], cell_column=cell_column, drug_column=drug_column, dose_column=dose_column, target_column=columns["target"])
-    standard = responses.rename(columns={cell_column: "cell_line", drug_column: "drug", **({dose_column: "dose"} if dose_column else {})})
+    responses = read_responses(
+        paths["responses"],
+        cell_column=cell_column,
+        drug_column=drug_column,
+        dose_column=dose_column,
+        target_column=columns["target"],
+    )
+    standard = responses.rename(
+        columns={cell_column: "cell_line", drug_column: "drug", **({dose_column: "dose"} if dose_column else {})}
+    )
     group = {"cell_line": "cell_line", "drug": "drug", None: None}[columns.get("group")]
-    return prepare_drug_response(out_dir, cell, drug, standard, target=columns["target"], splits={**splits, "group": group})
+    return prepare_drug_response(
+        out_dir, cell, drug, standard, target=columns["target"], splits={**splits, "group": group}
+    )

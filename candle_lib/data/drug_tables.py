@@ -19,9 +19,10 @@ counted in ``JoinResult.report`` (a JSON-ready dict), never silently.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,7 +153,8 @@ def join_indices(
     for column in (cell_column, drug_column):
         if column not in responses.columns:
             raise CandleInputError(
-                f"the responses have no column '{column}'; found {list(responses.columns)[:10]}", where=f"column {column}"
+                f"the responses have no column '{column}'; found {list(responses.columns)[:10]}",
+                where=f"column {column}",
             )
     cells = _as_index(cell_ids, "cell line")
     drugs = _as_index(drug_ids, "drug")
@@ -212,7 +214,9 @@ def gather_batch(
         drug_matrix = np.asarray(drug_matrix)
     for name, matrix, expected in (("cell", cell_matrix, join.n_cell_rows), ("drug", drug_matrix, join.n_drug_rows)):
         if matrix.ndim != 2 or matrix.shape[0] != expected:
-            raise ValueError(f"the {name} matrix has shape {matrix.shape}; the join was made against {expected} {name} ids")
+            raise ValueError(
+                f"the {name} matrix has shape {matrix.shape}; the join was made against {expected} {name} ids"
+            )
     if extra_columns is None:
         extra_columns = ["dose"] if "dose" in join.responses.columns else []
     extras = [join.column(name) for name in extra_columns]
@@ -275,7 +279,9 @@ def _ids(frame: pd.DataFrame, column: str, source: str, what: str) -> pd.Index:
     empty = values.isna()
     if empty.any():
         row = int(np.flatnonzero(empty.to_numpy())[0])
-        raise CandleInputError(f"a {what} id is empty", source=source, where=f"{_row_label(source, row)}, column {column}")
+        raise CandleInputError(
+            f"a {what} id is empty", source=source, where=f"{_row_label(source, row)}, column {column}"
+        )
     ids = pd.Index(values.astype(str), name=column)
     if not ids.is_unique:
         dup = ids[ids.duplicated()][0]
@@ -292,12 +298,16 @@ def _numeric(frame: pd.DataFrame, column: str, source: str, *, allow_nan: bool) 
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise CandleInputError(
-            f"value {raw.iloc[row]!r} is not a number", source=source, where=f"{_row_label(source, row)}, column {column}"
+            f"value {raw.iloc[row]!r} is not a number",
+            source=source,
+            where=f"{_row_label(source, row)}, column {column}",
         )
     return values.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def read_feature_table(path, *, id_column: str, what: str = "feature", fill_missing: float | None = None) -> FeatureTable:
+def read_feature_table(
+    path, *, id_column: str, what: str = "feature", fill_missing: float | None = None
+) -> FeatureTable:
     """Read one feature table: an id column (unique) and numeric feature columns -> float32.
 
     Empty feature values are an error naming the row and column, unless ``fill_missing`` gives a
@@ -312,7 +322,9 @@ def read_feature_table(path, *, id_column: str, what: str = "feature", fill_miss
         raise CandleInputError(f"no feature columns besides '{id_column}'", source=source)
     dup = features.columns[features.columns.duplicated()]
     if len(dup):
-        raise CandleInputError(f"feature column '{dup[0]}' appears more than once", source=source, where=f"column {dup[0]}")
+        raise CandleInputError(
+            f"feature column '{dup[0]}' appears more than once", source=source, where=f"column {dup[0]}"
+        )
     dtypes = features.dtypes
     numeric = np.array([pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in dtypes])
     for column in features.columns[~numeric]:  # the first non-numeric value names row and column
@@ -329,7 +341,9 @@ def read_feature_table(path, *, id_column: str, what: str = "feature", fill_miss
                 where=f"{_row_label(source, r)}, column {features.columns[c]}",
             )
         matrix[holes] = fill_missing
-    return FeatureTable(ids=ids, columns=pd.Index(features.columns.astype(str)), matrix=np.ascontiguousarray(matrix), source=source)
+    return FeatureTable(
+        ids=ids, columns=pd.Index(features.columns.astype(str)), matrix=np.ascontiguousarray(matrix), source=source
+    )
 
 
 def read_cell_features(path, *, id_column: str = "cell_line", fill_missing: float | None = None) -> FeatureTable:
@@ -360,7 +374,9 @@ def read_responses(
     needed = [cell_column, drug_column] + ([dose_column] if dose_column else []) + [target_column]
     _require(frame, needed, source)
     for column in (cell_column, drug_column):
-        if not (pd.api.types.is_string_dtype(frame[column].dtype) or isinstance(frame[column].dtype, pd.CategoricalDtype)):
+        if not (
+            pd.api.types.is_string_dtype(frame[column].dtype) or isinstance(frame[column].dtype, pd.CategoricalDtype)
+        ):
             frame[column] = frame[column].astype(str).where(frame[column].notna())
     for column in ([dose_column] if dose_column else []) + [target_column]:
         frame[column] = _numeric(frame, column, source, allow_nan=False)

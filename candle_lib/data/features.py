@@ -51,7 +51,9 @@ def read_gene_list(path) -> list[str]:
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
-        raise CandleInputError(f"cannot read the gene list ({exc.__class__.__name__}: {exc})", source=str(path)) from None
+        raise CandleInputError(
+            f"cannot read the gene list ({exc.__class__.__name__}: {exc})", source=str(path)
+        ) from None
     genes: list[str] = []
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
@@ -70,7 +72,9 @@ def read_gene_list(path) -> list[str]:
     return genes
 
 
-def restrict_to_genes(feature_ids, gene_list, source: str | None = None, *, ignore_version: bool = False) -> tuple[np.ndarray, int]:
+def restrict_to_genes(
+    feature_ids, gene_list, source: str | None = None, *, ignore_version: bool = False
+) -> tuple[np.ndarray, int]:
     """Columns of the matrix whose feature id is in ``gene_list``.
 
     Returns ``(indices, n_missing)``: the column indices, increasing (the matrix's column order,
@@ -122,7 +126,9 @@ def select_features(
         candidates, _ = restrict_to_genes(feature_ids, gene_list, source, ignore_version=ignore_version)
         keep = candidates[sparseness_mask(np.asarray(values)[:, candidates], min_nonzero_samples)]
     if keep.size == 0:
-        raise CandleInputError(f"no feature is non-zero in {min_nonzero_samples} samples; lower the sparseness threshold")
+        raise CandleInputError(
+            f"no feature is non-zero in {min_nonzero_samples} samples; lower the sparseness threshold"
+        )
     if top_variance:
         sub = np.asarray(values)[np.asarray(train_rows)][:, keep]
         keep = keep[top_variance_indices(sub, top_variance)]

@@ -35,7 +35,9 @@ def _attribute_regex(key: str, *, leading: bool = False) -> str:
     return anywhere + re.escape(key) + r'\s+"?(?P<value>[^";]*)"?'
 
 
-def _attribute(attributes: pa.ChunkedArray | pa.Array, key: str, *, usually_first: bool = False) -> pa.ChunkedArray | pa.Array:
+def _attribute(
+    attributes: pa.ChunkedArray | pa.Array, key: str, *, usually_first: bool = False
+) -> pa.ChunkedArray | pa.Array:
     """The value of one GTF attribute (``key "value";``) per line; null where absent or empty.
 
     ``usually_first``: try the (several times faster) anchored pattern first, as GENCODE and
@@ -158,7 +160,9 @@ def _coordinates(table: pa.Table, rows: np.ndarray, path: str) -> dict[str, np.n
     return out
 
 
-def _exon_union_lengths(gene: np.ndarray, seq: np.ndarray, start: np.ndarray, end: np.ndarray, n_genes: int) -> np.ndarray:
+def _exon_union_lengths(
+    gene: np.ndarray, seq: np.ndarray, start: np.ndarray, end: np.ndarray, n_genes: int
+) -> np.ndarray:
     """Total length of the union of [start, end] intervals (1-based inclusive) per gene code.
 
     Intervals are merged per (gene, sequence). Sorted by start, each exon adds the part of it
@@ -236,7 +240,9 @@ def read_gtf_genes(path: str | Path) -> pd.DataFrame:
         bad = _first(pc.is_null(ids))
         if bad is not None:
             raise CandleInputError(
-                f"{what} line without a gene_id attribute", source=path, where=f"line {_line_of_row(path, int(rows[positions[bad]]))}"
+                f"{what} line without a gene_id attribute",
+                source=path,
+                where=f"line {_line_of_row(path, int(rows[positions[bad]]))}",
             )
 
     gene_id_values = _np(gene_ids).astype(object)
@@ -269,12 +275,16 @@ def read_gtf_genes(path: str | Path) -> pd.DataFrame:
         first_of_gene = ~pd.Index(_np(exon_gene_ids).astype(object)).duplicated()
         pick = pa.array(np.flatnonzero(unrecorded & first_of_gene))
         gene_ids = pa.concat_arrays([gene_ids, exon_gene_ids.take(pick)])
-        record_attrs = pa.chunked_array(list(record_attrs.chunks) + list(exons["attributes"].take(pick).chunks), type=pa.string())
+        record_attrs = pa.chunked_array(
+            list(record_attrs.chunks) + list(exons["attributes"].take(pick).chunks), type=pa.string()
+        )
         order_rows = np.concatenate([gene_rows, exon_rows[_np(pick)]])
 
     gene_code = _np(pc.index_in(exon_gene_ids, value_set=gene_ids)).astype(np.int64)
     seq_code = _np(pc.dictionary_encode(exons["seqname"].combine_chunks()).indices).astype(np.int64)
-    lengths = _exon_union_lengths(gene_code, seq_code, coords["start"][exon_rows], coords["end"][exon_rows], len(gene_ids))
+    lengths = _exon_union_lengths(
+        gene_code, seq_code, coords["start"][exon_rows], coords["end"][exon_rows], len(gene_ids)
+    )
 
     ids = _np(gene_ids).astype(object)
     names = _np(_attribute(record_attrs, "gene_name")).astype(object)

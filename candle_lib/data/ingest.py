@@ -66,9 +66,7 @@ def read_table(path: str | Path, *, index_col: int | None = None) -> pd.DataFram
 def _require_columns(frame: pd.DataFrame, columns, source) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise CandleInputError(
-            f"missing column(s) {missing}; found {list(frame.columns)[:10]}", source=source
-        )
+        raise CandleInputError(f"missing column(s) {missing}; found {list(frame.columns)[:10]}", source=source)
 
 
 def _first_duplicate(values: pd.Index | pd.Series) -> str | None:
@@ -146,7 +144,9 @@ def read_sample_sheet(path, *, id_column: str, label_column: str, group_column: 
         raise CandleInputError("has a header but no samples", source=path)
     row = _first_missing_row(sheet[id_column])
     if row is not None:
-        raise CandleInputError("sample id is missing (empty cell)", source=path, where=f"row {row + 2}, column {id_column}")
+        raise CandleInputError(
+            "sample id is missing (empty cell)", source=path, where=f"row {row + 2}, column {id_column}"
+        )
     sheet[id_column] = sheet[id_column].astype(str)
     dup = _first_duplicate(sheet[id_column])
     if dup is not None:
@@ -155,15 +155,21 @@ def read_sample_sheet(path, *, id_column: str, label_column: str, group_column: 
     if missing.any():
         row = int(np.flatnonzero(missing.to_numpy())[0])
         raise CandleInputError(
-            f"sample '{sheet[id_column].iloc[row]}' has no label", source=path, where=f"row {row + 2}, column {label_column}"
+            f"sample '{sheet[id_column].iloc[row]}' has no label",
+            source=path,
+            where=f"row {row + 2}, column {label_column}",
         )
     if group_column:
         row = _first_missing_row(sheet[group_column])
         if row is not None:
             raise CandleInputError(
-                f"sample '{sheet[id_column].iloc[row]}' has no group", source=path, where=f"row {row + 2}, column {group_column}"
+                f"sample '{sheet[id_column].iloc[row]}' has no group",
+                source=path,
+                where=f"row {row + 2}, column {group_column}",
             )
-    check_declared_labels(sheet, id_column=id_column, label_column=label_column, declared_classes=declared_classes, source=path)
+    check_declared_labels(
+        sheet, id_column=id_column, label_column=label_column, declared_classes=declared_classes, source=path
+    )
     return sheet
 
 
@@ -217,14 +223,17 @@ def read_gene_annotation(path) -> pd.DataFrame:
 def _read_oriented(path, orientation: str, what: str) -> pd.DataFrame:
     """A samples x ``what`` frame from a table in either orientation; ids present and unique."""
     if orientation not in ORIENTATIONS:
-        raise CandleInputError(f"unknown orientation '{orientation}' (use genes_by_samples or samples_by_genes)", source=path)
+        raise CandleInputError(
+            f"unknown orientation '{orientation}' (use genes_by_samples or samples_by_genes)", source=path
+        )
     by_samples = ORIENTATIONS[orientation] == "features_by_samples"
     kind = (what, "sample") if by_samples else ("sample", what)
     table = read_table(path, index_col=0)
     _check_header_unique(path, kind[1])
     if table.shape[0] == 0 or table.shape[1] == 0:
         raise CandleInputError(
-            f"has no data: {table.shape[0]} row(s) of {kind[0]}s and {table.shape[1]} column(s) of {kind[1]}s", source=path
+            f"has no data: {table.shape[0]} row(s) of {kind[0]}s and {table.shape[1]} column(s) of {kind[1]}s",
+            source=path,
         )
     row = _first_missing_row(table.index)
     if row is not None:
@@ -285,12 +294,15 @@ def validate_counts(frame: pd.DataFrame, source) -> np.ndarray:
     return values.astype(dtype)
 
 
-def _sample_order(data_ids: pd.Index, sheet: pd.DataFrame, *, id_column: str, source, data_name: str, missing_says: str) -> np.ndarray:
+def _sample_order(
+    data_ids: pd.Index, sheet: pd.DataFrame, *, id_column: str, source, data_name: str, missing_says: str
+) -> np.ndarray:
     """The sheet's sample ids, checked to match the data's sample ids one to one."""
     missing_samples = sorted(set(sheet[id_column]) - set(data_ids))
     if missing_samples:
         raise CandleInputError(
-            f"{len(missing_samples)} sample(s) of the sample sheet {missing_says}, e.g. {missing_samples[:3]}", source=source
+            f"{len(missing_samples)} sample(s) of the sample sheet {missing_says}, e.g. {missing_samples[:3]}",
+            source=source,
         )
     extra = sorted(set(data_ids) - set(sheet[id_column]))
     if extra:
@@ -310,7 +322,12 @@ def align_counts(
 ) -> CountData:
     """Order the matrix by the sample sheet and the gene table; every id must match."""
     sample_ids = _sample_order(
-        counts.index, sheet, id_column=id_column, source=counts_source, data_name="counts", missing_says="have no column in the counts"
+        counts.index,
+        sheet,
+        id_column=id_column,
+        source=counts_source,
+        data_name="counts",
+        missing_says="have no column in the counts",
     )
     unannotated = sorted(set(counts.columns) - set(genes["gene_id"]))
     if unannotated:
@@ -339,7 +356,11 @@ def ingest(
     given, lists the labels the sample sheet may use (None accepts every label).
     """
     sheet = read_sample_sheet(
-        samples_path, id_column=id_column, label_column=label_column, group_column=group_column, declared_classes=declared_classes
+        samples_path,
+        id_column=id_column,
+        label_column=label_column,
+        group_column=group_column,
+        declared_classes=declared_classes,
     )
     genes = read_gene_annotation(genes_path)
     counts = read_count_matrix(counts_path, orientation=orientation)
@@ -381,11 +402,20 @@ def ingest_matrix(
     missing on either side are rejected.
     """
     sheet = read_sample_sheet(
-        samples_path, id_column=id_column, label_column=label_column, group_column=group_column, declared_classes=declared_classes
+        samples_path,
+        id_column=id_column,
+        label_column=label_column,
+        group_column=group_column,
+        declared_classes=declared_classes,
     )
     matrix = _read_oriented(matrix_path, orientation, "feature")
     sample_ids = _sample_order(
-        matrix.index, sheet, id_column=id_column, source=matrix_path, data_name="matrix", missing_says="have no data in the matrix"
+        matrix.index,
+        sheet,
+        id_column=id_column,
+        source=matrix_path,
+        data_name="matrix",
+        missing_says="have no data in the matrix",
     )
     ordered = matrix.loc[sample_ids]
     values = validate_matrix(ordered, matrix_path)

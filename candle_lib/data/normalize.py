@@ -73,7 +73,10 @@ def upper_quartiles(values: np.ndarray, *, owned: bool = False) -> np.ndarray:
     if values.dtype.kind == "u" and values.dtype.itemsize <= 4:
         pass  # already a small unsigned integer type
     elif values.dtype.kind in "iu" and values.size and values.min() >= 0 and values.max() < 2**32:
-        values, owned = values.astype(np.uint32), True  # the same order statistics; partitions ~2x faster than int64/float64
+        values, owned = (
+            values.astype(np.uint32),
+            True,
+        )  # the same order statistics; partitions ~2x faster than int64/float64
     n = values.shape[1]
     virtual = 0.75 * (n - 1)
     lo = int(np.floor(virtual))
@@ -111,7 +114,9 @@ def _fpkm_uq_inplace(c, lengths, protein_coding, sample_ids, per_gene_scratch=No
     """``raw``: the same rows as the original (integer) counts, whose quartiles are cheaper."""
     pc = _protein_coding(c.shape[1], protein_coding)
     source = c if raw is None else raw
-    q75 = _per_sample(upper_quartiles(np.take(source, np.flatnonzero(pc), axis=1), owned=True), "the upper-quartile count", sample_ids)
+    q75 = _per_sample(
+        upper_quartiles(np.take(source, np.flatnonzero(pc), axis=1), owned=True), "the upper-quartile count", sample_ids
+    )
     return _scale_by_length(c, q75, lengths, per_gene_scratch)
 
 
@@ -141,7 +146,13 @@ def _none_inplace(c, lengths, protein_coding, sample_ids, per_gene_scratch=None,
     return c
 
 
-IN_PLACE = {"fpkm": _fpkm_inplace, "fpkm_uq": _fpkm_uq_inplace, "tpm": _tpm_inplace, "cpm": _cpm_inplace, "none": _none_inplace}
+IN_PLACE = {
+    "fpkm": _fpkm_inplace,
+    "fpkm_uq": _fpkm_uq_inplace,
+    "tpm": _tpm_inplace,
+    "cpm": _cpm_inplace,
+    "none": _none_inplace,
+}
 
 
 def _public(method: str):
@@ -184,7 +195,9 @@ def transform(method: str, values: np.ndarray) -> np.ndarray:
 BLOCK_ROWS = 16  # rows per block: 16 x 60,483 float64 values (7.7 MB) stay in the CPU cache
 
 
-def normalize_to_float32(method: str, transform_name: str, counts, lengths, protein_coding=None, sample_ids=None) -> np.ndarray:
+def normalize_to_float32(
+    method: str, transform_name: str, counts, lengths, protein_coding=None, sample_ids=None
+) -> np.ndarray:
     """``transform(normalize(...)).astype(float32)``, bit for bit, without its full-size float64
     temporaries: every statistic is per sample, so the same float64 arithmetic runs on blocks of
     :data:`BLOCK_ROWS` rows, each written into the float32 result (bench/bench_prepare.py)."""

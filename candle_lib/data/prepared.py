@@ -44,10 +44,14 @@ def select_block(values: np.ndarray, features: pd.DataFrame, block: str | None) 
     if block is None:
         return values, features
     if "block" not in features.columns:
-        raise CandleInputError(f"config key 'data.features': '{block}' selects a feature block, but this source's features have no blocks")
+        raise CandleInputError(
+            f"config key 'data.features': '{block}' selects a feature block, but this source's features have no blocks"
+        )
     columns = np.flatnonzero((features["block"] == block).to_numpy())
     if columns.size == 0:
-        raise CandleInputError(f"config key 'data.features': no feature of block '{block}'; blocks present: {sorted(set(features['block']))}")
+        raise CandleInputError(
+            f"config key 'data.features': no feature of block '{block}'; blocks present: {sorted(set(features['block']))}"
+        )
     return np.asarray(values)[:, columns], features.iloc[columns].reset_index(drop=True)
 
 
@@ -109,7 +113,9 @@ def prepare_matrix(
         gene_type = genes["gene_type"] if "gene_type" in genes.columns else None
         protein_coding = None if gene_type is None else (gene_type == "protein_coding").to_numpy()
         lengths = genes["length"].to_numpy() if "length" in genes.columns else None
-        values = normalize_to_float32(options["normalization"], options["transform"], counts, lengths, protein_coding, ids.to_numpy())
+        values = normalize_to_float32(
+            options["normalization"], options["transform"], counts, lengths, protein_coding, ids.to_numpy()
+        )
     filters = options.get("filters", {})
     train_rows = (split["split"] == "train").to_numpy()
     keep = select_features(
@@ -174,4 +180,6 @@ def load_prepared(directory, *, mmap: bool = True) -> PreparedDataset:
             raise CandleInputError(f"prepared dataset is incomplete: {name} is missing", source=str(d))
     matrix = np.load(d / "matrix.npy", mmap_mode="r" if mmap else None)
     manifest = json.loads((d / "manifest.json").read_text())
-    return PreparedDataset(matrix, pd.read_parquet(d / "samples.parquet"), pd.read_parquet(d / "features.parquet"), manifest)
+    return PreparedDataset(
+        matrix, pd.read_parquet(d / "samples.parquet"), pd.read_parquet(d / "features.parquet"), manifest
+    )

@@ -22,25 +22,50 @@ from candle_lib.errors import CandleInputError
 
 
 def _standard_samples(sheet: pd.DataFrame, names: dict) -> pd.DataFrame:
-    out = pd.DataFrame({"sample_id": sheet[names["id_column"]].astype(str).to_numpy(), "label": sheet[names["label_column"]].astype(str).to_numpy()})
+    out = pd.DataFrame(
+        {
+            "sample_id": sheet[names["id_column"]].astype(str).to_numpy(),
+            "label": sheet[names["label_column"]].astype(str).to_numpy(),
+        }
+    )
     if names.get("group_column"):
         out["group"] = sheet[names["group_column"]].astype(str).to_numpy()
     if names.get("logo_column"):
         if names["logo_column"] not in sheet.columns:
-            raise CandleInputError(f"config key 'data.splits.logo_column': the sample sheet has no column '{names['logo_column']}'")
+            raise CandleInputError(
+                f"config key 'data.splits.logo_column': the sample sheet has no column '{names['logo_column']}'"
+            )
         out["logo_group"] = sheet[names["logo_column"]].to_numpy()
     return out
 
 
 def _read_counts_source(inputs: dict, data: dict, names: dict, classes) -> CountData:
-    common = dict(id_column=names["id_column"], label_column=names["label_column"], group_column=names.get("group_column"), declared_classes=classes)
-    read = ingest(inputs["counts"], inputs["genes"], inputs["samples"], orientation=data["files"].get("orientation", "genes_by_samples"), **common)
+    common = dict(
+        id_column=names["id_column"],
+        label_column=names["label_column"],
+        group_column=names.get("group_column"),
+        declared_classes=classes,
+    )
+    read = ingest(
+        inputs["counts"],
+        inputs["genes"],
+        inputs["samples"],
+        orientation=data["files"].get("orientation", "genes_by_samples"),
+        **common,
+    )
     return CountData(read.counts, _standard_samples(read.samples, names), read.genes)
 
 
 def _read_matrix_source(inputs: dict, data: dict, names: dict, classes) -> CountData:
-    common = dict(id_column=names["id_column"], label_column=names["label_column"], group_column=names.get("group_column"), declared_classes=classes)
-    values, sheet, features = ingest_matrix(inputs["matrix"], inputs["samples"], orientation=data["files"].get("orientation", "samples_by_genes"), **common)
+    common = dict(
+        id_column=names["id_column"],
+        label_column=names["label_column"],
+        group_column=names.get("group_column"),
+        declared_classes=classes,
+    )
+    values, sheet, features = ingest_matrix(
+        inputs["matrix"], inputs["samples"], orientation=data["files"].get("orientation", "samples_by_genes"), **common
+    )
     return CountData(values, _standard_samples(sheet, names), features.rename(columns={"feature_id": "gene_id"}))
 
 
@@ -58,15 +83,27 @@ def _read_tox21_source(inputs: dict, data: dict, names: dict, classes) -> CountD
     """The generated compounds (files :data:`candle_lib.data.synthetic_tox21.RAW_FILES`): float32
     values of all three blocks; each feature's block rides along in the ``block`` column."""
     values, sheet, features = ingest_matrix(
-        inputs["matrix"], inputs["compounds"], orientation="samples_by_features",
-        id_column="compound_id", label_column="label", group_column="scaffold", declared_classes=classes,
+        inputs["matrix"],
+        inputs["compounds"],
+        orientation="samples_by_features",
+        id_column="compound_id",
+        label_column="label",
+        group_column="scaffold",
+        declared_classes=classes,
     )
     blocks = read_table(inputs["features"]).astype({"feature_id": str}).set_index("feature_id")["block"]
     unknown = sorted(set(features["feature_id"]) - set(blocks.index))
     if unknown:
         raise CandleInputError(f"feature '{unknown[0]}' of the matrix has no block", source=inputs["features"])
-    genes = pd.DataFrame({"gene_id": features["feature_id"].to_numpy(), "block": blocks.loc[features["feature_id"]].to_numpy()})
-    names = {"id_column": "compound_id", "label_column": "label", "group_column": "scaffold", "logo_column": names.get("logo_column")}
+    genes = pd.DataFrame(
+        {"gene_id": features["feature_id"].to_numpy(), "block": blocks.loc[features["feature_id"]].to_numpy()}
+    )
+    names = {
+        "id_column": "compound_id",
+        "label_column": "label",
+        "group_column": "scaffold",
+        "logo_column": names.get("logo_column"),
+    }
     return CountData(values, _standard_samples(sheet, names), genes)
 
 
@@ -83,7 +120,12 @@ def ingest_options(data: dict) -> dict:
     }
 
 
-READERS = {"synthetic": _read_counts_source, "counts": _read_counts_source, "matrix": _read_matrix_source, "candle": _read_candle_source}
+READERS = {
+    "synthetic": _read_counts_source,
+    "counts": _read_counts_source,
+    "matrix": _read_matrix_source,
+    "candle": _read_candle_source,
+}
 
 
 def read_source(data: dict, inputs: dict) -> CountData:

@@ -118,9 +118,13 @@ def assign_splits(
 def _fixed_test_mask(fixed_test, n: int, groups, sample_ids) -> np.ndarray:
     mask = np.asarray(fixed_test)
     if mask.dtype != bool or mask.shape != (n,):
-        raise CandleInputError(f"fixed_test must be a boolean mask of {n} entries; got dtype {mask.dtype}, shape {mask.shape}")
+        raise CandleInputError(
+            f"fixed_test must be a boolean mask of {n} entries; got dtype {mask.dtype}, shape {mask.shape}"
+        )
     if not mask.any() or mask.all():
-        raise CandleInputError(f"fixed_test marks {int(mask.sum())} of {n} samples as test; it must mark some but not all")
+        raise CandleInputError(
+            f"fixed_test marks {int(mask.sum())} of {n} samples as test; it must mark some but not all"
+        )
     if groups is not None:
         test_groups = set(groups[mask])
         straddling = sorted(str(g) for g in test_groups & set(groups[~mask]))
@@ -160,11 +164,15 @@ def _column_values(table: pd.DataFrame, values, what: str) -> np.ndarray:
     """A column name of ``table`` or an array aligned with its rows, as strings."""
     if isinstance(values, str):
         if values not in table.columns:
-            raise CandleInputError(f"{what} column {values!r} is not in the split table (columns: {list(table.columns)})")
+            raise CandleInputError(
+                f"{what} column {values!r} is not in the split table (columns: {list(table.columns)})"
+            )
         values = table[values]
     arr = np.asarray(values, dtype=object)
     if arr.shape != (len(table),):
-        raise CandleInputError(f"{what} must have one entry per row of the split table ({len(table)}); got shape {arr.shape}")
+        raise CandleInputError(
+            f"{what} must have one entry per row of the split table ({len(table)}); got shape {arr.shape}"
+        )
     return arr
 
 
@@ -213,7 +221,9 @@ def _fraction_label(fraction: float) -> str:
     return f"{fraction:g}"
 
 
-def fractional_subsamples(table: pd.DataFrame, fractions, repeats: int, seed: int, pool="train", labels=None) -> pd.DataFrame:
+def fractional_subsamples(
+    table: pd.DataFrame, fractions, repeats: int, seed: int, pool="train", labels=None
+) -> pd.DataFrame:
     """Add boolean columns ``subsample_f{fraction}_r{repeat}`` (e.g. ``subsample_f0.25_r0``):
     random subsets of the pool rows, for learning curves (train on 25 %, 50 %, ... of the
     training rows).
@@ -236,7 +246,9 @@ def fractional_subsamples(table: pd.DataFrame, fractions, repeats: int, seed: in
     for f in fractions:
         k = _subsample_size(f, pool_rows.size)
         if not 0 < f <= 1 or k < 1:
-            raise CandleInputError(f"subsample fraction {f} must be in (0, 1] and select at least one of {pool_rows.size} pool rows")
+            raise CandleInputError(
+                f"subsample fraction {f} must be in (0, 1] and select at least one of {pool_rows.size} pool rows"
+            )
         sizes[f] = k
     if int(repeats) != repeats or repeats < 1:
         raise CandleInputError(f"repeats must be a positive integer; got {repeats!r}")
@@ -271,7 +283,10 @@ def bootstrap_resamples(table: pd.DataFrame, n: int, seed: int, pool="train", la
             drawn = pool_rows[rng.integers(0, pool_rows.size, pool_rows.size)]
         else:
             drawn = np.concatenate(
-                [rng.choice(pool_rows[strata == c], size=int((strata == c).sum()), replace=True) for c in np.unique(strata)]
+                [
+                    rng.choice(pool_rows[strata == c], size=int((strata == c).sum()), replace=True)
+                    for c in np.unique(strata)
+                ]
             )
         out[f"bootstrap_{b}"] = np.bincount(drawn, minlength=len(table)).astype(np.int64)
     return out

@@ -29,7 +29,14 @@ def build_split_table(samples: pd.DataFrame, splits: dict) -> pd.DataFrame:
     )
     seed = splits.get("seed", 0)
     if splits.get("subsample_fractions"):
-        table = fractional_subsamples(table, splits["subsample_fractions"], splits.get("subsample_repeats", 1), seed, pool="train", labels=samples["label"].to_numpy())
+        table = fractional_subsamples(
+            table,
+            splits["subsample_fractions"],
+            splits.get("subsample_repeats", 1),
+            seed,
+            pool="train",
+            labels=samples["label"].to_numpy(),
+        )
     if splits.get("bootstrap"):
         table = bootstrap_resamples(table, splits["bootstrap"], seed, pool="train", labels=samples["label"].to_numpy())
     if "logo_group" in samples.columns:

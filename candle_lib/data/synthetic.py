@@ -62,7 +62,9 @@ def _gene_model(rng: np.random.Generator, n_genes: int, protein_coding_fraction:
     return gene_ids, gene_type, length, log_abundance, silent
 
 
-def _read_counts(rng: np.random.Generator, log_expr: np.ndarray, library_size_median: float, dispersion: float) -> np.ndarray:
+def _read_counts(
+    rng: np.random.Generator, log_expr: np.ndarray, library_size_median: float, dispersion: float
+) -> np.ndarray:
     """Samples x genes integer read counts: gamma-Poisson around ``exp(log_expr)`` scaled to a
     log-normal library size per sample."""
     rate = np.exp(log_expr - log_expr.max(axis=1, keepdims=True))
@@ -183,8 +185,24 @@ def synthetic_nt3_cohort(
 
 # TCGA project codes, used as TC1 class names (TC1 has 18 tumor types).
 TC1_TYPE_NAMES = (
-    "BRCA", "LUAD", "KIRC", "COAD", "PRAD", "THCA", "LUSC", "HNSC", "UCEC",
-    "LGG", "SKCM", "STAD", "BLCA", "LIHC", "OV", "CESC", "KIRP", "SARC",
+    "BRCA",
+    "LUAD",
+    "KIRC",
+    "COAD",
+    "PRAD",
+    "THCA",
+    "LUSC",
+    "HNSC",
+    "UCEC",
+    "LGG",
+    "SKCM",
+    "STAD",
+    "BLCA",
+    "LIHC",
+    "OV",
+    "CESC",
+    "KIRP",
+    "SARC",
 )
 
 
@@ -230,17 +248,25 @@ def synthetic_tc1_cohort(
     if min(sizes) < 1:
         raise ValueError(f"every type needs at least 1 sample, got samples_per_type={samples_per_type}")
     if type_names is None:
-        names = list(TC1_TYPE_NAMES[:n_types]) if n_types <= len(TC1_TYPE_NAMES) else [f"TYPE{k + 1:02d}" for k in range(n_types)]
+        names = (
+            list(TC1_TYPE_NAMES[:n_types])
+            if n_types <= len(TC1_TYPE_NAMES)
+            else [f"TYPE{k + 1:02d}" for k in range(n_types)]
+        )
     else:
         names = [str(n) for n in type_names]
         if len(names) != n_types or len(set(names)) != n_types:
             raise ValueError(f"type_names must be {n_types} distinct names, got {names}")
     if markers_per_type < 1:
         raise ValueError(f"markers_per_type must be at least 1, got {markers_per_type}")
-    _check_fractions(protein_coding_fraction=protein_coding_fraction, silent_fraction=silent_fraction, purity_min=purity_min)
+    _check_fractions(
+        protein_coding_fraction=protein_coding_fraction, silent_fraction=silent_fraction, purity_min=purity_min
+    )
     rng = np.random.default_rng(seed)
 
-    gene_ids, gene_type, length, log_abundance, silent = _gene_model(rng, n_genes, protein_coding_fraction, silent_fraction)
+    gene_ids, gene_type, length, log_abundance, silent = _gene_model(
+        rng, n_genes, protein_coding_fraction, silent_fraction
+    )
     expressed = np.flatnonzero(~silent)
     if n_types * markers_per_type > expressed.size:
         raise ValueError(
@@ -257,10 +283,7 @@ def synthetic_tc1_cohort(
     patient_offset = rng.normal(0.0, patient_sd, (n_samples, n_genes))
     purity = rng.uniform(purity_min, 1.0, n_samples)
     log_expr = (
-        log_abundance[None, :]
-        + patient_offset
-        + np.log(2.0) * purity[:, None] * lfc[type_of]
-        + np.log(length)[None, :]
+        log_abundance[None, :] + patient_offset + np.log(2.0) * purity[:, None] * lfc[type_of] + np.log(length)[None, :]
     )
     if n_studies:
         study_of, study_offset = _studies(seed, n_studies, study_sd, n_samples, n_genes)
@@ -271,7 +294,9 @@ def synthetic_tc1_cohort(
     sample_ids = [f"{pid}-T" for pid in patient_ids]
     counts_df = pd.DataFrame(counts.T, index=pd.Index(gene_ids, name="gene_id"), columns=sample_ids)
     genes = pd.DataFrame({"gene_id": gene_ids, "gene_type": gene_type, "length": length})
-    samples = pd.DataFrame({"sample_id": sample_ids, "patient_id": patient_ids, "label": np.asarray(names, dtype=object)[type_of]})
+    samples = pd.DataFrame(
+        {"sample_id": sample_ids, "patient_id": patient_ids, "label": np.asarray(names, dtype=object)[type_of]}
+    )
     if n_studies:
         samples = _with_studies(samples, study_of)
     markers = {names[k]: tuple(str(g) for g in gene_ids[np.sort(marker_index[k])]) for k in range(n_types)}
@@ -331,7 +356,12 @@ def synthetic_drug_response(
     likewise for drugs), chosen at random, have responses but no feature rows, as in real
     collections where a screen covers lines or compounds without profiles.
     """
-    for name, value in (("n_cell_lines", n_cell_lines), ("n_drugs", n_drugs), ("n_genes", n_genes), ("n_latent", n_latent)):
+    for name, value in (
+        ("n_cell_lines", n_cell_lines),
+        ("n_drugs", n_drugs),
+        ("n_genes", n_genes),
+        ("n_latent", n_latent),
+    ):
         if value < 1:
             raise ValueError(f"{name} must be at least 1, got {value}")
     if n_unprofiled_cell_lines < 0 or n_unprofiled_drugs < 0 or n_descriptors < 0 or n_fingerprint_bits < 0:
@@ -370,7 +400,9 @@ def synthetic_drug_response(
 
     measured = rng.random((n_cells_all, n_drugs_all)) < pair_fraction
     pair_cell, pair_drug = np.nonzero(measured)  # row-major: sorted by cell, then drug
-    sensitivity = np.einsum("ij,ij->i", u[pair_cell], v[pair_drug]) / np.sqrt(k) + potency[pair_drug] - resistance[pair_cell]
+    sensitivity = (
+        np.einsum("ij,ij->i", u[pair_cell], v[pair_drug]) / np.sqrt(k) + potency[pair_drug] - resistance[pair_cell]
+    )
     log10_ec50 = -6.0 - sensitivity
     resp_cell = np.repeat(pair_cell, doses.size)
     resp_drug = np.repeat(pair_drug, doses.size)
@@ -384,7 +416,10 @@ def synthetic_drug_response(
     drug_features = pd.concat(
         [
             pd.DataFrame({"drug": drug_ids[profiled_drugs]}),
-            pd.DataFrame(descriptors[profiled_drugs].astype(np.float32), columns=[f"DESC{j:04d}" for j in range(1, n_descriptors + 1)]),
+            pd.DataFrame(
+                descriptors[profiled_drugs].astype(np.float32),
+                columns=[f"DESC{j:04d}" for j in range(1, n_descriptors + 1)],
+            ),
             pd.DataFrame(bits[profiled_drugs], columns=[f"FP{j:04d}" for j in range(1, n_fingerprint_bits + 1)]),
         ],
         axis=1,

@@ -33,8 +33,18 @@ import numpy as np
 import pandas as pd
 
 TOX21_TASKS = (
-    "NR-AR", "NR-AR-LBD", "NR-AhR", "NR-Aromatase", "NR-ER", "NR-ER-LBD",
-    "NR-PPAR-gamma", "SR-ARE", "SR-ATAD5", "SR-HSE", "SR-MMP", "SR-p53",
+    "NR-AR",
+    "NR-AR-LBD",
+    "NR-AhR",
+    "NR-Aromatase",
+    "NR-ER",
+    "NR-ER-LBD",
+    "NR-PPAR-gamma",
+    "SR-ARE",
+    "SR-ATAD5",
+    "SR-HSE",
+    "SR-MMP",
+    "SR-p53",
 )
 FEATURE_BLOCKS = ("descriptors", "similarities", "ecfp4")
 CORE_BITS = 8  # fingerprint bits of each scaffold's core
@@ -138,7 +148,7 @@ def synthetic_tox21(
     # fingerprints: disjoint core and toxicophore bits, plus a rare background
     special = rng.choice(n_fingerprint_bits, CORE_BITS * n_scaffolds + PATTERN_BITS * n_toxicophores, replace=False)
     core_bits = special[: CORE_BITS * n_scaffolds].reshape(n_scaffolds, CORE_BITS)
-    pattern_bits = special[CORE_BITS * n_scaffolds:].reshape(n_toxicophores, PATTERN_BITS)
+    pattern_bits = special[CORE_BITS * n_scaffolds :].reshape(n_toxicophores, PATTERN_BITS)
     fingerprints = rng.random((n, n_fingerprint_bits)) < rng.beta(0.4, 12.0, n_fingerprint_bits)[None, :]
     fingerprints[np.arange(n)[:, None], core_bits[scaffold]] |= rng.random((n, CORE_BITS)) < 0.9
     for t in range(n_toxicophores):
@@ -175,14 +185,19 @@ def synthetic_tox21(
 
     ids = pd.Index([f"TOX{i + 1:05d}" for i in range(n)], name="compound_id")
     descriptors = pd.DataFrame(
-        np.hstack([continuous, counts]).astype(np.float32), index=ids, columns=[f"DESC{j + 1:04d}" for j in range(n_descriptors)]
+        np.hstack([continuous, counts]).astype(np.float32),
+        index=ids,
+        columns=[f"DESC{j + 1:04d}" for j in range(n_descriptors)],
     )
     similarities = pd.DataFrame(
         np.hstack([_tversky(fingerprints, patterns), _tversky(fingerprints, cores)]),
         index=ids,
-        columns=[f"TOXSIM{t + 1:02d}" for t in range(n_toxicophores)] + [f"SCAFSIM{s + 1:02d}" for s in range(n_scaffolds)],
+        columns=[f"TOXSIM{t + 1:02d}" for t in range(n_toxicophores)]
+        + [f"SCAFSIM{s + 1:02d}" for s in range(n_scaffolds)],
     )
-    fingerprint_frame = pd.DataFrame(fingerprints.astype(np.uint8), index=ids, columns=[f"ECFP{b + 1:04d}" for b in range(n_fingerprint_bits)])
+    fingerprint_frame = pd.DataFrame(
+        fingerprints.astype(np.uint8), index=ids, columns=[f"ECFP{b + 1:04d}" for b in range(n_fingerprint_bits)]
+    )
     label_frame = pd.DataFrame(labels, index=ids)
     compounds = pd.DataFrame(
         {

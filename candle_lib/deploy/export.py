@@ -42,7 +42,10 @@ PER_SAMPLE_NORMALIZATIONS = ("fpkm", "fpkm_uq", "tpm", "cpm")  # statistics over
 
 def _task(params: dict) -> str:
     if params["model"] == "p1b1":
-        raise CandleInputError("a p1b1 autoencoder predicts no label or target; production inference serves classifiers and regressors", where="params.model")
+        raise CandleInputError(
+            "a p1b1 autoencoder predicts no label or target; production inference serves classifiers and regressors",
+            where="params.model",
+        )
     return "regression" if params["model"] == "dense" and params["task"] == "regression" else "classification"
 
 
@@ -66,12 +69,20 @@ def preprocessing_record(trial_dir, prepared_dir, ingested_genes: pd.DataFrame, 
     data = load_prepared(prepared_dir)
     preparation = data.manifest["preparation"]
     if "train_mean" in data.features.columns:
-        block = {"method": preparation["normalization"], "mean": data.features["train_mean"].tolist(), "sd": data.features["train_sd"].tolist()}
+        block = {
+            "method": preparation["normalization"],
+            "mean": data.features["train_mean"].tolist(),
+            "sd": data.features["train_sd"].tolist(),
+        }
     else:
         block = None
     return {
         "format": BUNDLE_FORMAT,
-        "trial": {"id": trial_id(spec), "role": spec["role"]["kind"], "prepared": data.manifest.get("prep_id", Path(prepared_dir).name)},
+        "trial": {
+            "id": trial_id(spec),
+            "role": spec["role"]["kind"],
+            "prepared": data.manifest.get("prep_id", Path(prepared_dir).name),
+        },
         "source": source,
         "ingested": ingested,
         "normalization": preparation["normalization"],
@@ -81,7 +92,11 @@ def preprocessing_record(trial_dir, prepared_dir, ingested_genes: pd.DataFrame, 
         "block_normalization": block,
         "scaler": json.loads((trial_dir / "scaler.json").read_text()),
         "params": spec["params"],
-        "labels": {"task": _task(spec["params"]), "classes": list(data.classes), "encoding": preparation["labels"].get("encoding", "one_hot")},
+        "labels": {
+            "task": _task(spec["params"]),
+            "classes": list(data.classes),
+            "encoding": preparation["labels"].get("encoding", "one_hot"),
+        },
     }
 
 
@@ -93,13 +108,19 @@ def export_bundle(trial_dir, prepared_dir, ingested_genes_path, out_dir, *, sour
     trial_dir, out_dir = Path(trial_dir), Path(out_dir)
     metrics = json.loads((trial_dir / "metrics.json").read_text())
     if metrics["status"] != "ok":
-        raise CandleInputError(f"the trial failed ({metrics['failure_reason']}); it has no model to deploy", source=str(trial_dir))
+        raise CandleInputError(
+            f"the trial failed ({metrics['failure_reason']}); it has no model to deploy", source=str(trial_dir)
+        )
     model = trial_dir / "model.keras"
     if not model.is_file():
-        raise CandleInputError("the trial saved no model.keras (its role needs save_model: true)", source=str(trial_dir))
+        raise CandleInputError(
+            "the trial saved no model.keras (its role needs save_model: true)", source=str(trial_dir)
+        )
     if ingested not in ("counts", "values"):
         raise ValueError(f"ingested must be 'counts' or 'values', not {ingested!r}")
-    record = preprocessing_record(trial_dir, prepared_dir, pd.read_parquet(ingested_genes_path), source=source, ingested=ingested)
+    record = preprocessing_record(
+        trial_dir, prepared_dir, pd.read_parquet(ingested_genes_path), source=source, ingested=ingested
+    )
     with atomic_path(out_dir / "model.keras") as tmp:
         shutil.copyfile(model, tmp)
     record["model_sha256"] = sha256_file(out_dir / "model.keras")
@@ -120,9 +141,17 @@ def read_bundle(bundle_dir) -> dict:
             raise CandleInputError(f"not a production bundle: {name} is missing", source=str(bundle_dir))
     record = json.loads((bundle_dir / "preprocessing.json").read_text())
     if record.get("format") != BUNDLE_FORMAT:
-        raise CandleInputError(f"preprocessing.json has format {record.get('format')!r}; this version reads {BUNDLE_FORMAT!r}", source=str(bundle_dir))
+        raise CandleInputError(
+            f"preprocessing.json has format {record.get('format')!r}; this version reads {BUNDLE_FORMAT!r}",
+            source=str(bundle_dir),
+        )
     if sha256_file(bundle_dir / "model.keras") != record["model_sha256"]:
-        raise CandleInputError("model.keras is not the model this preprocessing.json was written for (sha256 differs)", source=str(bundle_dir))
+        raise CandleInputError(
+            "model.keras is not the model this preprocessing.json was written for (sha256 differs)",
+            source=str(bundle_dir),
+        )
     if record["normalization"] in BLOCK_NORMALIZATIONS and record["block_normalization"] is None:
-        raise CandleInputError(f"normalization {record['normalization']} but no fitted block statistics", source=str(bundle_dir))
+        raise CandleInputError(
+            f"normalization {record['normalization']} but no fitted block statistics", source=str(bundle_dir)
+        )
     return record

@@ -55,7 +55,8 @@ def needed_genes(record: dict, fmt: str) -> list[str]:
         raise CandleInputError(f"unknown input format '{fmt}'; choose one of {list(FORMATS)}", where="infer.format")
     if fmt == "counts" and record["ingested"] != "counts":
         raise CandleInputError(
-            f"the model was trained on normalized values (data source {record['source']}), not read counts: give format matrix", where="infer.format"
+            f"the model was trained on normalized values (data source {record['source']}), not read counts: give format matrix",
+            where="infer.format",
         )
     if fmt == "counts" and record["genes"] is not None:
         return record["genes"]["ids"]
@@ -77,7 +78,9 @@ def input_orientation(path, genes: list[str]) -> str:
 def read_new_samples(path, genes: list[str], orientation: str = "auto") -> pd.DataFrame:
     """The input table as samples x genes (index: sample ids), validated for ids and shape."""
     if orientation not in ORIENTATIONS:
-        raise CandleInputError(f"unknown orientation '{orientation}'; choose one of {list(ORIENTATIONS)}", where="infer.orientation")
+        raise CandleInputError(
+            f"unknown orientation '{orientation}'; choose one of {list(ORIENTATIONS)}", where="infer.orientation"
+        )
     if orientation == "auto":
         orientation = input_orientation(path, genes)
     return read_count_matrix(path, orientation=orientation)
@@ -108,7 +111,10 @@ def check_gene_set(input_genes, needed: list[str], source: str, why: str) -> Non
             f"the input's gene ids look like {_ids(sorted(present))}, the model's like {_ids(needed)}{hint}",
             source=source,
         )
-    raise CandleInputError(f"{len(missing)} of the {len(needed)} genes the model needs ({why}) are missing from the input: {_ids(missing)}{hint}", source=source)
+    raise CandleInputError(
+        f"{len(missing)} of the {len(needed)} genes the model needs ({why}) are missing from the input: {_ids(missing)}{hint}",
+        source=source,
+    )
 
 
 def _why(record: dict, fmt: str) -> str:
@@ -130,7 +136,9 @@ def model_inputs(record: dict, table: pd.DataFrame, fmt: str, source: str = "inp
         genes = record["genes"]
         if genes is None:  # none: per value; the filters' columns are the needed ones
             return normalize_to_float32(record["normalization"], record["transform"], counts, None, None, ids)
-        values = normalize_to_float32(record["normalization"], record["transform"], counts, genes["lengths"], genes["protein_coding"], ids)
+        values = normalize_to_float32(
+            record["normalization"], record["transform"], counts, genes["lengths"], genes["protein_coding"], ids
+        )
         position = {gene: k for k, gene in enumerate(genes["ids"])}
         return np.ascontiguousarray(values[:, [position[f] for f in record["features"]]])
     values = validate_matrix(part, source)
@@ -218,7 +226,9 @@ def _check_members_agree(records: list[dict], bundles) -> None:
     first = records[0]["labels"]
     for record, bundle in zip(records[1:], bundles[1:]):
         if record["labels"]["task"] != first["task"] or record["labels"].get("classes") != first.get("classes"):
-            raise CandleInputError(f"the ensemble's members predict different things ({first} vs {record['labels']})", source=str(bundle))
+            raise CandleInputError(
+                f"the ensemble's members predict different things ({first} vs {record['labels']})", source=str(bundle)
+            )
 
 
 def predict_samples(bundles, input_path, *, fmt: str = "counts", orientation: str = "auto", log=print) -> pd.DataFrame:
@@ -235,7 +245,9 @@ def predict_samples(bundles, input_path, *, fmt: str = "counts", orientation: st
     inputs: dict[str, np.ndarray] = {}
     outputs = []
     for bundle, record in zip(bundles, records):
-        key = json.dumps([record[k] for k in ("normalization", "transform", "genes", "features", "block_normalization")])
+        key = json.dumps(
+            [record[k] for k in ("normalization", "transform", "genes", "features", "block_normalization")]
+        )
         if key not in inputs:
             inputs[key] = model_inputs(record, table, fmt, str(input_path))
         outputs.append(member_outputs(record, load_bundle_model(bundle, record), inputs[key]))

@@ -55,7 +55,9 @@ class Binding:
 
     def describe(self) -> str:
         if self.how == "slot":
-            return f"{self.variable}={','.join(map(str, self.devices))} (slot lock {', '.join(map(str, self.lock_files))})"
+            return (
+                f"{self.variable}={','.join(map(str, self.devices))} (slot lock {', '.join(map(str, self.lock_files))})"
+            )
         if self.how == "launcher":
             return f"{self.variable}={os.environ.get(self.variable, '')} (set by the launcher)"
         if self.how == "hidden":
@@ -96,7 +98,9 @@ def launcher_binding(env=None) -> str | None:
     return next((name for name in BINDING_VARIABLES if env.get(name) is not None), None)
 
 
-def acquire_slot(lock_dir: Path, n_devices: int, per_trial: int = 1, *, timeout: float = 24 * 3600.0, poll: float = 0.5) -> tuple[tuple[int, ...], tuple]:
+def acquire_slot(
+    lock_dir: Path, n_devices: int, per_trial: int = 1, *, timeout: float = 24 * 3600.0, poll: float = 0.5
+) -> tuple[tuple[int, ...], tuple]:
     """Lock ``per_trial`` free devices out of ``n_devices`` (lock files ``gpu<i>.lock``); wait
     while all are taken. Returns (device indices, open lock handles)."""
     if per_trial > n_devices:

@@ -31,7 +31,14 @@ def build_conv1d(params: dict, n_features: int, n_outputs: int, out_activation: 
         length = (length - kernel) // stride + 1
         if length < 1:
             raise ValueError(f"conv layer {i + 1} (kernel {kernel}) is longer than its input; use fewer/smaller layers")
-        x = keras.layers.Conv1D(filters, kernel, strides=stride, padding="valid", kernel_regularizer=kernel_regularizer(params), name=f"conv{i + 1}")(x)
+        x = keras.layers.Conv1D(
+            filters,
+            kernel,
+            strides=stride,
+            padding="valid",
+            kernel_regularizer=kernel_regularizer(params),
+            name=f"conv{i + 1}",
+        )(x)
         x = keras.layers.Activation(params["activation"], name=f"conv{i + 1}_act")(x)
         if pool > 1:
             length //= pool

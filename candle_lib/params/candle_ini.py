@@ -27,9 +27,10 @@ from __future__ import annotations
 import ast
 import configparser
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 from candle_lib.errors import CandleInputError
 from candle_lib.params.specs import SPECS_BY_NAME, resolve_params
@@ -190,7 +191,11 @@ def _translate(section: str, key: str, value, *, source: str) -> tuple[dict, Ign
     if key in NEUTRAL_ONLY_KEYS:
         neutral, reason = NEUTRAL_ONLY_KEYS[key]
         if value != neutral:
-            raise CandleInputError(f"{key} = {value!r} is not supported: {reason}; remove it or set {key} = {neutral!r}", source=source, where=where)
+            raise CandleInputError(
+                f"{key} = {value!r} is not supported: {reason}; remove it or set {key} = {neutral!r}",
+                source=source,
+                where=where,
+            )
         return {}, IgnoredKey(section, key, value, f"{reason} ({neutral!r} is the only value accepted)")
     if key not in TRANSLATED and key not in SPECS_BY_NAME:
         if key not in IGNORED_KEYS:

@@ -12,9 +12,9 @@ values follow the INI rules (a Python literal, or a bare word as a string).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -49,7 +49,9 @@ def _read_mapping(path: Path) -> ImportedParams:
     except OSError as exc:
         raise CandleInputError(f"cannot read parameter file: {exc.strerror}", source=str(path)) from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise CandleInputError(f"not valid {path.suffix[1:].upper()}: {' '.join(str(exc).split())}", source=str(path)) from None
+        raise CandleInputError(
+            f"not valid {path.suffix[1:].upper()}: {' '.join(str(exc).split())}", source=str(path)
+        ) from None
     if isinstance(data, dict) and set(data) == TRIAL_SPEC_KEYS:
         data = data["params"]
     if data is None:
@@ -67,7 +69,9 @@ def read_params_file(path) -> ImportedParams:
         return read_candle_ini(path)
     if suffix in MAPPING_SUFFIXES:
         return _read_mapping(path)
-    raise CandleInputError(f"unknown parameter file type '{suffix}'; use {', '.join(INI_SUFFIXES + MAPPING_SUFFIXES)}", source=str(path))
+    raise CandleInputError(
+        f"unknown parameter file type '{suffix}'; use {', '.join(INI_SUFFIXES + MAPPING_SUFFIXES)}", source=str(path)
+    )
 
 
 def parse_overrides(items: Iterable[str]) -> ImportedParams:

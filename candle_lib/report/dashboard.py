@@ -211,10 +211,14 @@ def render_page(summary: dict, refresh_seconds: float) -> str:
     """The dashboard's HTML with ``summary`` embedded for the first paint."""
     embedded = json.dumps(summary).replace("</", "<\\/")
     root = summary["root"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return PAGE.replace("__SUMMARY__", embedded).replace("__REFRESH__", f"{refresh_seconds:g}").replace("__ROOT__", root)
+    return (
+        PAGE.replace("__SUMMARY__", embedded).replace("__REFRESH__", f"{refresh_seconds:g}").replace("__ROOT__", root)
+    )
 
 
-def make_server(study: Study, host: str = "127.0.0.1", port: int = 8765, refresh_seconds: float = 5.0) -> ThreadingHTTPServer:
+def make_server(
+    study: Study, host: str = "127.0.0.1", port: int = 8765, refresh_seconds: float = 5.0
+) -> ThreadingHTTPServer:
     """An HTTP server for the dashboard of ``study`` (not yet serving: call serve_forever)."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -251,9 +255,13 @@ def add_serve_parser(commands) -> None:
         "internet. Stop with Ctrl-C.",
     )
     add_study_options(serve)
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
+    )
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
-    serve.add_argument("--refresh", type=float, default=5.0, metavar="SECONDS", help="how often the page refreshes (default: 5)")
+    serve.add_argument(
+        "--refresh", type=float, default=5.0, metavar="SECONDS", help="how often the page refreshes (default: 5)"
+    )
     serve.set_defaults(run=serve_command)
 
 

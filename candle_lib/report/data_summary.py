@@ -23,7 +23,9 @@ def summarize_prepared(manifest: dict, samples: pd.DataFrame) -> dict:
     splits = samples["split"].astype(str) if "split" in samples else pd.Series(["all"] * len(samples))
     order = [s for s in SPLITS if s in set(splits)] + sorted(set(splits) - set(SPLITS))
     classes = [str(c) for c in manifest.get("classes") or sorted(set(labels))]
-    counts = {label: {split: int(((labels == label) & (splits == split)).sum()) for split in order} for label in classes}
+    counts = {
+        label: {split: int(((labels == label) & (splits == split)).sum()) for split in order} for label in classes
+    }
     for label in classes:
         counts[label]["total"] = int((labels == label).sum())
     return {
@@ -84,7 +86,10 @@ def plot_label_balance(summary: dict, path) -> None:
         axes.bar_label(bars, labels=[str(h) if h else "" for h in heights], label_type="center", fontsize=8)
         bottom = [b + h for b, h in zip(bottom, heights)]
     axes.set_ylabel("samples")
-    axes.set_title(f"{summary['samples']} samples, {summary['genes_kept']} genes kept ({summary['normalization']}, {summary['transform']})", fontsize=9)
+    axes.set_title(
+        f"{summary['samples']} samples, {summary['genes_kept']} genes kept ({summary['normalization']}, {summary['transform']})",
+        fontsize=9,
+    )
     axes.legend(title="label", fontsize=8, loc="best")
     figure.tight_layout()
     with atomic_path(path) as tmp:

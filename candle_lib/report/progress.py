@@ -106,7 +106,9 @@ def _objective_value(metrics: dict, metric: str | None):
     return None
 
 
-def read_trial_progress(directory, *, metric: str | None = None, now: float | None = None, stale_after: float = STALE_AFTER) -> TrialProgress:
+def read_trial_progress(
+    directory, *, metric: str | None = None, now: float | None = None, stale_after: float = STALE_AFTER
+) -> TrialProgress:
     """The state of one trial directory (see the module docstring). ``metric`` is the study's
     objective metric; None takes the trial's own ``objective`` entry."""
     d = Path(directory)
@@ -116,7 +118,9 @@ def read_trial_progress(directory, *, metric: str | None = None, now: float | No
     metrics_path = d / "metrics.json"
     metrics = _read_json(metrics_path) if metrics_path.exists() else None
     last = _newest_change(d)
-    trial = TrialProgress(trial_id=d.name, state="running", params=dict(spec.get("params") or {}), last_activity=last, role=role)
+    trial = TrialProgress(
+        trial_id=d.name, state="running", params=dict(spec.get("params") or {}), last_activity=last, role=role
+    )
     if spec.get("data") is not None:
         trial.params["data"] = spec["data"]
     if metrics is not None:
@@ -216,8 +220,14 @@ def study_objective(root, config: dict | None = None) -> dict | None:
 
 
 def summarize_study(
-    root, *, objective: dict | None = None, planned: list[str] | int | None = None, varied: list[str] | None = None,
-    now: float | None = None, stale_after: float = STALE_AFTER, n_slowest: int = N_SLOWEST,
+    root,
+    *,
+    objective: dict | None = None,
+    planned: list[str] | int | None = None,
+    varied: list[str] | None = None,
+    now: float | None = None,
+    stale_after: float = STALE_AFTER,
+    n_slowest: int = N_SLOWEST,
 ) -> dict:
     """The study summary the status command prints and the dashboard serves, as plain JSON data.
 
@@ -266,7 +276,16 @@ def summarize_study(
             continue
         if t.objective is not None and (best_value is None or sign * t.objective < sign * best_value):
             best_value, best_trial = t.objective, t
-        history.append({"n": len(history) + 1, "trial_id": t.trial_id, "state": t.state, "objective": t.objective, "best": best_value, "finished": t.finished})
+        history.append(
+            {
+                "n": len(history) + 1,
+                "trial_id": t.trial_id,
+                "state": t.state,
+                "objective": t.objective,
+                "best": best_value,
+                "finished": t.finished,
+            }
+        )
 
     intervals = [(t.started, t.finished) for t in finished]
     intervals += [(t.started, t.last_activity) for t in trials if t.finished is None]
@@ -278,7 +297,9 @@ def summarize_study(
         varied = _varied(trials)
     else:
         varied = list(dict.fromkeys("data" if name.startswith("data.") else name for name in varied))
-    slowest = sorted((t for t in finished if t.wall_seconds is not None), key=lambda t: (-t.wall_seconds, t.trial_id))[:n_slowest]
+    slowest = sorted((t for t in finished if t.wall_seconds is not None), key=lambda t: (-t.wall_seconds, t.trial_id))[
+        :n_slowest
+    ]
 
     def brief(t: TrialProgress) -> dict:
         row = asdict(t)
@@ -292,7 +313,13 @@ def summarize_study(
         "objective": {"metric": metric, "direction": direction},
         "counts": {**counts, "done": done, "total": total, "pending": pending, "other": n_other},
         "roles": roles,
-        "best": None if best_trial is None else {"trial_id": best_trial.trial_id, "value": best_value, "params": {n: best_trial.params.get(n) for n in varied}},
+        "best": None
+        if best_trial is None
+        else {
+            "trial_id": best_trial.trial_id,
+            "value": best_value,
+            "params": {n: best_trial.params.get(n) for n in varied},
+        },
         "busy_seconds": busy,
         "rate_per_hour": rate * 3600 if rate else None,
         "eta_seconds": eta,
@@ -339,30 +366,43 @@ def format_status(summary: dict, *, max_failed: int = 10) -> str:
     if c["other"]:
         lines.append(f"  ({c['other']} other trial directories are not part of this search)")
     if len(set(summary["roles"]) - {"starting"}) > 1:  # trials of other workflows too
-        parts = [f"{kind} " + "/".join(f"{n} {state}" for state, n in sorted(states.items())) for kind, states in summary["roles"].items()]
+        parts = [
+            f"{kind} " + "/".join(f"{n} {state}" for state, n in sorted(states.items()))
+            for kind, states in summary["roles"].items()
+        ]
         lines.append("all trial directories by role: " + ", ".join(parts))
     best = summary["best"]
     if best:
-        lines.append(f"best so far: {objective['metric']}={_value(best['value'])}  trial {best['trial_id']}  {_params_text(best['params'])}".rstrip())
+        lines.append(
+            f"best so far: {objective['metric']}={_value(best['value'])}  trial {best['trial_id']}  {_params_text(best['params'])}".rstrip()
+        )
     else:
         lines.append("best so far: none (no trial finished ok yet)")
     rate = summary["rate_per_hour"]
     if rate:
         eta = summary["eta_seconds"]
         eta_text = "unknown (total unknown)" if eta is None else ("done" if c["total"] == c["done"] else _duration(eta))
-        lines.append(f"rate: {rate:.1f} trials/h over {_duration(summary['busy_seconds'])} of running time; time left: {eta_text}")
+        lines.append(
+            f"rate: {rate:.1f} trials/h over {_duration(summary['busy_seconds'])} of running time; time left: {eta_text}"
+        )
     else:
         lines.append("rate: no trial finished yet; time left: unknown")
     if summary["slowest"]:
         lines.append("slowest:")
         for t in summary["slowest"]:
-            lines.append(f"  {t['trial_id']}  {_duration(t['wall_seconds']):>9}  {t['state']:<6}  {_params_text(t['params'])}".rstrip())
+            lines.append(
+                f"  {t['trial_id']}  {_duration(t['wall_seconds']):>9}  {t['state']:<6}  {_params_text(t['params'])}".rstrip()
+            )
     if summary["running"]:
         lines.append("running:")
         for t in summary["running"]:
             epoch = f"epoch {t['epoch']}" if t["epoch"] else "starting"
             idle = summary["generated"] - t["last_activity"] if t["last_activity"] else None
-            state = " STALLED (job killed? rerun the workflow: it resumes from the checkpoint)" if t["state"] == "stalled" else ""
+            state = (
+                " STALLED (job killed? rerun the workflow: it resumes from the checkpoint)"
+                if t["state"] == "stalled"
+                else ""
+            )
             lines.append(f"  {t['trial_id']}  {epoch}, last activity {_duration(idle)} ago{state}")
     if summary["failed"]:
         lines.append(f"failed ({len(summary['failed'])}):")

@@ -17,7 +17,12 @@ from candle_lib.report.progress import (
 
 
 def add_study_options(parser) -> None:
-    parser.add_argument("results", nargs="?", default="results", help="the study's results folder (holding trials/), or a trials folder (default: results)")
+    parser.add_argument(
+        "results",
+        nargs="?",
+        default="results",
+        help="the study's results folder (holding trials/), or a trials folder (default: results)",
+    )
     parser.add_argument(
         "--config",
         metavar="YAML",
@@ -50,7 +55,9 @@ class Study:
 
     def summary(self) -> dict:
         objective = self.objective or study_objective(self.root)  # best.json may appear later
-        return summarize_study(self.root, objective=objective, planned=self.planned, varied=self.varied, stale_after=self.stale_after)
+        return summarize_study(
+            self.root, objective=objective, planned=self.planned, varied=self.varied, stale_after=self.stale_after
+        )
 
 
 def searched_dimensions(config: dict) -> list[str]:
@@ -79,7 +86,9 @@ def add_status_parser(commands) -> None:
         "Works while the workflow runs; reads files only.",
     )
     add_study_options(status)
-    status.add_argument("--json", action="store_true", help="print the whole summary as JSON (every trial) instead of text")
+    status.add_argument(
+        "--json", action="store_true", help="print the whole summary as JSON (every trial) instead of text"
+    )
     status.set_defaults(run=status_command)
 
 

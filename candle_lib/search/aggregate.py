@@ -27,7 +27,9 @@ def read_trial(trial_dir) -> dict:
     return {"trial_id": d.name, "spec": spec, "metrics": metrics}
 
 
-def trials_table(trial_dirs, objective_metric: str, varied: list[str] | None = None, data_columns: dict | None = None) -> pd.DataFrame:
+def trials_table(
+    trial_dirs, objective_metric: str, varied: list[str] | None = None, data_columns: dict | None = None
+) -> pd.DataFrame:
     """One row per trial: trial_id, each hyperparameter (searched ones first, ``data.*`` ones
     from ``data_columns``: {prep id: {data key: value}}), the prepared variant, status,
     objective (the configured metric), every final metric, epochs, seconds, failure reason."""
@@ -45,7 +47,9 @@ def trials_table(trial_dirs, objective_metric: str, varied: list[str] | None = N
         row["data"] = trial["spec"]["data"]
         row.update({"status": m["status"], "objective": value})
         row.update(m["metrics"])
-        row.update({"epochs_run": m["epochs_run"], "wall_seconds": m["wall_seconds"], "failure_reason": m["failure_reason"]})
+        row.update(
+            {"epochs_run": m["epochs_run"], "wall_seconds": m["wall_seconds"], "failure_reason": m["failure_reason"]}
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -53,7 +57,9 @@ def trials_table(trial_dirs, objective_metric: str, varied: list[str] | None = N
 def best_trial(table: pd.DataFrame, direction: str) -> pd.Series:
     """The ok trial with the best objective; ties go to the earlier trial in search order."""
     if direction not in ("minimize", "maximize"):
-        raise CandleInputError(f"direction must be minimize or maximize, not '{direction}'", where="hpo.objective.direction")
+        raise CandleInputError(
+            f"direction must be minimize or maximize, not '{direction}'", where="hpo.objective.direction"
+        )
     ok = table[(table["status"] == "ok") & table["objective"].map(lambda v: v is not None and not math.isnan(v))]
     if ok.empty:
         raise CandleInputError("no trial finished with status ok; see failure_reason in trials.tsv")

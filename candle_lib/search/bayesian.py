@@ -83,7 +83,9 @@ def make_sampler(name: str, seed: int, startup_trials: int, conditional: bool) -
     import optuna
 
     if name == "tpe":
-        options = dict(seed=seed, n_startup_trials=startup_trials, multivariate=True, group=conditional, constant_liar=True)
+        options = dict(
+            seed=seed, n_startup_trials=startup_trials, multivariate=True, group=conditional, constant_liar=True
+        )
         if "gamma" in inspect.signature(optuna.samplers.TPESampler).parameters:  # deprecated in 4.9, gone in 6.0
             options["gamma"] = _good_share
         with warnings.catch_warnings():
@@ -92,7 +94,9 @@ def make_sampler(name: str, seed: int, startup_trials: int, conditional: bool) -
             return optuna.samplers.TPESampler(**options)
     if name == "gp":
         if importlib.util.find_spec("torch") is None:
-            raise CandleInputError("the gp sampler needs PyTorch (pip install torch); use tpe or install it", where="hpo.bayesian.sampler")
+            raise CandleInputError(
+                "the gp sampler needs PyTorch (pip install torch); use tpe or install it", where="hpo.bayesian.sampler"
+            )
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup_trials)
     raise CandleInputError(f"sampler {name!r} is not one of {list(SAMPLERS)}", where="hpo.bayesian.sampler")
 
@@ -158,9 +162,13 @@ def suggest_points(
 
     dimensions = parse_space(space)
     if direction not in ("minimize", "maximize"):
-        raise CandleInputError(f"direction must be minimize or maximize, not {direction!r}", where="hpo.objective.direction")
+        raise CandleInputError(
+            f"direction must be minimize or maximize, not {direction!r}", where="hpo.objective.direction"
+        )
     if n_proposals < 1:
-        raise CandleInputError(f"proposals per round must be at least 1, got {n_proposals}", where="hpo.bayesian.per_round")
+        raise CandleInputError(
+            f"proposals per round must be at least 1, got {n_proposals}", where="hpo.bayesian.per_round"
+        )
     startup = n_proposals if startup_trials is None else startup_trials
     by_name = {d.name: d for d in dimensions}
     conditional = any(d.when for d in dimensions)
@@ -170,13 +178,17 @@ def suggest_points(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study = optuna.create_study(direction=direction, sampler=make_sampler(sampler, seed + round_index, startup, conditional))
+            study = optuna.create_study(
+                direction=direction, sampler=make_sampler(sampler, seed + round_index, startup, conditional)
+            )
             known: dict[str, float | None] = {}
             for point, value in history:
                 frozen = _replayed(by_name, point, value)
                 if frozen is not None:
                     study.add_trial(frozen)
-                    known[canonical_json(dict(point))] = None if frozen.state == optuna.trial.TrialState.FAIL else frozen.value
+                    known[canonical_json(dict(point))] = (
+                        None if frozen.state == optuna.trial.TrialState.FAIL else frozen.value
+                    )
             return _ask_round(study, dimensions, n_proposals, known)
     finally:
         optuna_logger.setLevel(level)

@@ -77,7 +77,9 @@ class SpaceBinding:
                 keys = {name} if kind in (PARAM, DATA) else set()
             for key in sorted(keys):
                 if key in setter:
-                    raise CandleInputError(f"sets '{key}', which dimension '{setter[key]}' sets too", where=f"{self.where}.{name}")
+                    raise CandleInputError(
+                        f"sets '{key}', which dimension '{setter[key]}' sets too", where=f"{self.where}.{name}"
+                    )
                 setter[key] = name
 
     def kind(self, name: str, value) -> str:

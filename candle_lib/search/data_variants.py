@@ -27,7 +27,7 @@ def prep_id(data_config: dict) -> str:
 
 def data_path(key: str, base_data: dict, where: str) -> tuple[str, ...]:
     """The path inside the data config of a ``data.`` search key, checked against the base."""
-    parts = tuple(key[len(DATA_PREFIX):].split("."))
+    parts = tuple(key[len(DATA_PREFIX) :].split("."))
     if parts[0] not in SEARCHABLE_DATA_KEYS or not all(parts):
         raise CandleInputError(
             f"'{key}' is not a data-preparation option; searchable: "
@@ -38,7 +38,9 @@ def data_path(key: str, base_data: dict, where: str) -> tuple[str, ...]:
     for depth, part in enumerate(parts[:-1]):
         node = node.get(part) if isinstance(node, dict) else None
         if not isinstance(node, dict):
-            raise CandleInputError(f"data.{'.'.join(parts[:depth + 1])} is not a section of the data config", where=where)
+            raise CandleInputError(
+                f"data.{'.'.join(parts[: depth + 1])} is not a section of the data config", where=where
+            )
     return parts
 
 
@@ -46,7 +48,7 @@ def with_data_settings(base_data: dict, settings: dict[str, object]) -> dict:
     """A copy of the data config with each ``data.a.b: value`` setting applied."""
     merged = copy.deepcopy(base_data)
     for key, value in settings.items():
-        parts = key[len(DATA_PREFIX):].split(".")
+        parts = key[len(DATA_PREFIX) :].split(".")
         node = merged
         for part in parts[:-1]:
             node = node[part]

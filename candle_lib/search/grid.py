@@ -22,6 +22,8 @@ def expand_grid(space: dict | tuple[Dimension, ...]) -> list[dict]:
             points = [
                 extended
                 for point in points
-                for extended in ([{**point, name: value} for value in values] if is_active(dimension, point) else [point])
+                for extended in (
+                    [{**point, name: value} for value in values] if is_active(dimension, point) else [point]
+                )
             ]
     return points

@@ -33,8 +33,19 @@ from candle_lib.search.upf import read_upf
 from candle_lib.trial.spec import FINAL, HOLDOUT, trial_spec
 
 __all__ = [
-    "FINAL", "HOLDOUT", "SearchPlan", "check_hpo", "data_variants", "final_spec", "plan_hpo",
-    "plan_points", "plan_round", "plan_search", "prep_id", "round_history", "varied_keys",
+    "FINAL",
+    "HOLDOUT",
+    "SearchPlan",
+    "check_hpo",
+    "data_variants",
+    "final_spec",
+    "plan_hpo",
+    "plan_points",
+    "plan_round",
+    "plan_search",
+    "prep_id",
+    "round_history",
+    "varied_keys",
 ]
 
 METHODS = ("grid", "random", "upf", "bayesian")
@@ -79,7 +90,10 @@ def plan_search(config: dict) -> SearchPlan:
         path = _require(hpo, "upf", "upf")
         return plan_points(config, read_upf(path), where=str(path))
     if method == "bayesian":
-        raise CandleInputError("bayesian searches are planned round by round: use plan_round(config, round_index, history)", where="hpo.method")
+        raise CandleInputError(
+            "bayesian searches are planned round by round: use plan_round(config, round_index, history)",
+            where="hpo.method",
+        )
     raise CandleInputError(f"{method!r} is not one of {list(METHODS)}", where="hpo.method")
 
 

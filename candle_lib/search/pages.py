@@ -29,7 +29,10 @@ def trials_page(table: pd.DataFrame, best: dict) -> str:
 
 def final_page(metrics: dict, params: dict) -> str:
     """The test metrics of the final model (the best configuration retrained on train+val)."""
-    rows = [(name, f"{value:.6g}" if isinstance(value, float) else value) for name, value in sorted(metrics["metrics"].items())]
+    rows = [
+        (name, f"{value:.6g}" if isinstance(value, float) else value)
+        for name, value in sorted(metrics["metrics"].items())
+    ]
     rows += [
         ("status", metrics["status"]),
         ("epochs run", metrics["epochs_run"]),
@@ -38,4 +41,7 @@ def final_page(metrics: dict, params: dict) -> str:
         ("wall seconds", metrics["wall_seconds"]),
     ]
     hyper = pd.DataFrame(sorted(params.items()), columns=["hyperparameter", "value"]).astype(str)
-    return html_page("Final model on the test set", [("Test metrics", pd.DataFrame(rows, columns=["metric", "value"]).astype(str)), ("Hyperparameters", hyper)])
+    return html_page(
+        "Final model on the test set",
+        [("Test metrics", pd.DataFrame(rows, columns=["metric", "value"]).astype(str)), ("Hyperparameters", hyper)],
+    )

@@ -30,7 +30,13 @@ def plot_objective_by_trial(table: pd.DataFrame, metric: str, direction: str, pa
     axes.step(ok["order"], best_so_far(ok["objective"], direction), where="post", color="C3", label="best so far")
     failed = table[table["status"] != "ok"]
     if len(failed):
-        axes.scatter(failed["order"], [ok["objective"].max() if len(ok) else 0.0] * len(failed), marker="x", color="grey", label=f"failed ({len(failed)})")
+        axes.scatter(
+            failed["order"],
+            [ok["objective"].max() if len(ok) else 0.0] * len(failed),
+            marker="x",
+            color="grey",
+            label=f"failed ({len(failed)})",
+        )
     axes.set_xlabel("trial (search order)")
     axes.set_ylabel(f"{metric} ({direction})")
     axes.legend(loc="best")

@@ -35,7 +35,9 @@ def plan_round(config: dict, round_index: int, history: Sequence[tuple[Mapping, 
     hpo = config["hpo"]
     options = bayesian_options(hpo)
     if not 0 <= round_index < options["rounds"]:
-        raise CandleInputError(f"round {round_index} is outside 0..{options['rounds'] - 1}", where="hpo.bayesian.rounds")
+        raise CandleInputError(
+            f"round {round_index} is outside 0..{options['rounds'] - 1}", where="hpo.bayesian.rounds"
+        )
     dimensions = space_of(hpo)
     points = suggest_points(
         dimensions,
@@ -53,7 +55,9 @@ def plan_round(config: dict, round_index: int, history: Sequence[tuple[Mapping, 
     return planner.plan
 
 
-def round_history(rounds: Sequence[Sequence[Mapping]], metrics: Mapping[str, Mapping], objective: Mapping) -> list[tuple[dict, float | None]]:
+def round_history(
+    rounds: Sequence[Sequence[Mapping]], metrics: Mapping[str, Mapping], objective: Mapping
+) -> list[tuple[dict, float | None]]:
     """(point, objective or None) of every earlier trial, from the rounds' UPF rows
     ({"id": trial id, **point}) and each trial's metrics.json by trial id."""
     history = []
@@ -73,7 +77,10 @@ def possible_variants(config: dict) -> dict[str, dict]:
         if planner.binding.kinds[dimension.name] not in (DATA, BUNDLE):
             continue
         if dimension.is_range and dimension.type != "int":
-            raise CandleInputError("a data-preparation dimension of a Bayesian search lists its values (or is an int range)", where=dimension.where)
+            raise CandleInputError(
+                "a data-preparation dimension of a Bayesian search lists its values (or is an int range)",
+                where=dimension.where,
+            )
         options = [planner.binding.overrides({dimension.name: value})[1] for value in grid_values(dimension)]
         if any(options):
             choices.append(options + [{}] if dimension.when else options)
@@ -90,6 +97,8 @@ def round_trials(config: dict, rounds: Sequence[Sequence[Mapping]]) -> dict[str,
         plan = plan_points(config, rows)
         for trial_id, label in plan.labels.items():
             if trial_id != label:
-                raise CandleInputError(f"a round proposes trial '{label}' but its point plans to trial '{trial_id}'", where="hpo.bayesian")
+                raise CandleInputError(
+                    f"a round proposes trial '{label}' but its point plans to trial '{trial_id}'", where="hpo.bayesian"
+                )
         specs.update(plan.trials)
     return specs

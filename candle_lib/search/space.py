@@ -67,9 +67,7 @@ def same_value(a, b) -> bool:
 
 def is_active(dimension: Dimension, point: Mapping) -> bool:
     """Whether the dimension applies, given the values already chosen in ``point``."""
-    return all(
-        name in point and any(same_value(point[name], v) for v in accepted) for name, accepted in dimension.when
-    )
+    return all(name in point and any(same_value(point[name], v) for v in accepted) for name, accepted in dimension.when)
 
 
 def _number(entry: dict, key: str, where: str) -> float:
@@ -95,7 +93,9 @@ def _parse_range(name: str, entry: dict, where: str) -> Dimension:
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise CandleInputError(f"'n' (grid points) must be a positive integer, got {n!r}", where=where)
     if kind == "int" and n is not None and n > high - low + 1:
-        raise CandleInputError(f"{n} grid points do not fit in the {high - low + 1} integers of [{low}, {high}]", where=where)
+        raise CandleInputError(
+            f"{n} grid points do not fit in the {high - low + 1} integers of [{low}, {high}]", where=where
+        )
     if kind != "int":
         low, high = float(low), float(high)
     return Dimension(name, type=kind, low=low, high=high, n=n)
@@ -128,7 +128,9 @@ def _parse_entry(name: str, entry, where: str) -> Dimension:
 
 def _parse_when(when, where: str, earlier: dict[str, Dimension]) -> tuple:
     if not isinstance(when, dict) or not when:
-        raise CandleInputError("'when' must map earlier dimensions to the value(s) that switch this one on", where=where)
+        raise CandleInputError(
+            "'when' must map earlier dimensions to the value(s) that switch this one on", where=where
+        )
     conditions = []
     for other, accepted in when.items():
         at = f"{where}.when.{other}"
@@ -140,7 +142,9 @@ def _parse_when(when, where: str, earlier: dict[str, Dimension]) -> tuple:
         accepted = tuple(accepted) if isinstance(accepted, list) else (accepted,)
         for value in accepted:
             if not any(same_value(value, v) for v in parent.values):
-                raise CandleInputError(f"{value!r} is not one of the values of '{other}': {list(parent.values)}", where=at)
+                raise CandleInputError(
+                    f"{value!r} is not one of the values of '{other}': {list(parent.values)}", where=at
+                )
         conditions.append((other, accepted))
     return tuple(conditions)
 
@@ -174,12 +178,16 @@ def grid_values(dimension: Dimension) -> tuple:
     if dimension.type == "int":
         if n is None:
             if high - low + 1 > MAX_INTEGER_GRID:
-                raise CandleInputError(f"a grid over {high - low + 1} integers: give 'n' (grid points)", where=dimension.where)
+                raise CandleInputError(
+                    f"a grid over {high - low + 1} integers: give 'n' (grid points)", where=dimension.where
+                )
             return tuple(range(low, high + 1))
         points = np.rint(np.linspace(low, high, n)).astype(int)
         return tuple(dict.fromkeys(int(p) for p in points))
     if n is None:
-        raise CandleInputError(f"a grid over a {dimension.type} range needs 'n' (number of grid points)", where=dimension.where)
+        raise CandleInputError(
+            f"a grid over a {dimension.type} range needs 'n' (number of grid points)", where=dimension.where
+        )
     if n == 1:
         return (_clean(low),)
     if dimension.type == "log":
@@ -194,5 +202,10 @@ def sample_value(dimension: Dimension, rng: np.random.Generator) -> Any:
     if dimension.type == "int":
         return int(rng.integers(dimension.low, dimension.high + 1))
     if dimension.type == "log":
-        return float(min(dimension.high, max(dimension.low, math.exp(rng.uniform(math.log(dimension.low), math.log(dimension.high))))))
+        return float(
+            min(
+                dimension.high,
+                max(dimension.low, math.exp(rng.uniform(math.log(dimension.low), math.log(dimension.high)))),
+            )
+        )
     return float(rng.uniform(dimension.low, dimension.high))

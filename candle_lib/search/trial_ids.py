@@ -29,7 +29,9 @@ class TrialIdHasher:
         self._override = ValueCache(_piece)
 
     def __call__(self, overrides: dict, data: str) -> str:
-        pieces = self._base if not overrides else {**self._base, **{k: self._override(k, v) for k, v in overrides.items()}}
+        pieces = (
+            self._base if not overrides else {**self._base, **{k: self._override(k, v) for k, v in overrides.items()}}
+        )
         params = ",".join(pieces[name] for name in self._names)
         text = f'{{"data":{json.dumps(data)},"params":{{{params}}},"role":{self._role}}}'
         return hashlib.sha256(text.encode()).hexdigest()[:12]

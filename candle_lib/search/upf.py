@@ -27,14 +27,18 @@ def parse_upf(text: str, *, source: str = "UPF") -> list[dict]:
         try:
             point = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CandleInputError(f"not valid JSON ({exc.msg}, column {exc.colno})", source=source, where=where) from None
+            raise CandleInputError(
+                f"not valid JSON ({exc.msg}, column {exc.colno})", source=source, where=where
+            ) from None
         if not isinstance(point, dict):
-            raise CandleInputError(f"a UPF line is one JSON object, got {type(point).__name__}", source=source, where=where)
+            raise CandleInputError(
+                f"a UPF line is one JSON object, got {type(point).__name__}", source=source, where=where
+            )
         if "id" not in point:
-            raise CandleInputError("a UPF line needs an \"id\"", source=source, where=where)
+            raise CandleInputError('a UPF line needs an "id"', source=source, where=where)
         ident = point["id"]
         if isinstance(ident, bool) or not isinstance(ident, (str, int)):
-            raise CandleInputError(f"\"id\" must be a string or an integer, got {ident!r}", source=source, where=where)
+            raise CandleInputError(f'"id" must be a string or an integer, got {ident!r}', source=source, where=where)
         if ident in seen:
             raise CandleInputError(f"id {ident!r} repeats line {seen[ident]}", source=source, where=where)
         seen[ident] = number

@@ -94,7 +94,9 @@ def group_matrix_points(params: dict, prep: str, groups):
     if len(groups) > 2:
         for g in groups:
             others = [h for h in groups if h != g]
-            points.append({"train": logo_name(g), "trial": trials.add(group_role(others, kind="logo", save_model=False))})
+            points.append(
+                {"train": logo_name(g), "trial": trials.add(group_role(others, kind="logo", save_model=False))}
+            )
     points.append({"train": ALL_GROUPS, "trial": trials.add(dict(MEMBER))})
     return points, trials.specs
 

@@ -18,11 +18,17 @@ def held_out(train: str, test_group: str, groups: list[str]) -> bool:
     return train == logo_name(test_group)
 
 
-def group_matrix_table(points: list[dict], trials_root, samples: pd.DataFrame, groups: list[str], metric: str, split: str) -> pd.DataFrame:
+def group_matrix_table(
+    points: list[dict], trials_root, samples: pd.DataFrame, groups: list[str], metric: str, split: str
+) -> pd.DataFrame:
     """One row per (model, test group): train, test_group, held_out, trial, status, n_train,
     n_scored (the test group's rows of ``split``) and value."""
     ids = group_ids(samples)
-    cells = [{"train": p["train"], "test_group": g, "held_out": held_out(p["train"], g, groups), "trial": p["trial"]} for p in points for g in groups]
+    cells = [
+        {"train": p["train"], "test_group": g, "held_out": held_out(p["train"], g, groups), "trial": p["trial"]}
+        for p in points
+        for g in groups
+    ]
     return score_points(cells, trials_root, metric, split, subset=lambda cell: ids.get(cell["test_group"], []))
 
 

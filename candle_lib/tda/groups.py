@@ -19,13 +19,19 @@ def usable_groups(samples: pd.DataFrame, wanted=None) -> tuple[list[str], dict[s
         raise CandleInputError(f"the prepared samples have no {GROUP_COLUMN} column: set data.splits.logo_column")
     groups = samples[GROUP_COLUMN].astype(str)
     counts = pd.crosstab(groups, samples["split"]).reindex(columns=list(NEEDED_SPLITS), fill_value=0)
-    lacking = {g: "no " + ", ".join(s for s in NEEDED_SPLITS if counts.loc[g, s] == 0) + " rows" for g in counts.index if (counts.loc[g] == 0).any()}
+    lacking = {
+        g: "no " + ", ".join(s for s in NEEDED_SPLITS if counts.loc[g, s] == 0) + " rows"
+        for g in counts.index
+        if (counts.loc[g] == 0).any()
+    }
     if wanted is None:
         return sorted(g for g in counts.index if g not in lacking), lacking
     wanted = [str(g) for g in wanted]
     for g in wanted:
         if g not in counts.index:
-            raise CandleInputError(f"config key 'tda.groups': group {g!r} is not in the data (groups: {sorted(counts.index)})")
+            raise CandleInputError(
+                f"config key 'tda.groups': group {g!r} is not in the data (groups: {sorted(counts.index)})"
+            )
         if g in lacking:
             raise CandleInputError(f"config key 'tda.groups': group {g!r} has {lacking[g]}")
     return wanted, {g: "not in tda.groups" for g in counts.index if g not in wanted}

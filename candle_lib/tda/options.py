@@ -45,7 +45,8 @@ def _allowed(config: dict) -> dict[str, str | None]:
     return {
         "learning_curve": None if fractions else "set data.splits.subsample_fractions (e.g. [0.25, 0.5])",
         "group_matrix": no_groups,
-        "transfer": no_groups or (None if fractions else "set data.splits.subsample_fractions (the target's fractions)"),
+        "transfer": no_groups
+        or (None if fractions else "set data.splits.subsample_fractions (the target's fractions)"),
         "representation": None if expression else "the autoencoder needs an expression dataset, not drug responses",
         "noise": None,
     }
@@ -59,7 +60,9 @@ def analyses(config: dict) -> list[str]:
         return [a for a in ANALYSES if allowed[a] is None]
     for name in asked:
         if allowed[name]:
-            raise CandleInputError(f"config key 'tda.analyses': {name} needs data the config does not make: {allowed[name]}")
+            raise CandleInputError(
+                f"config key 'tda.analyses': {name} needs data the config does not make: {allowed[name]}"
+            )
     return [a for a in ANALYSES if a in asked]
 
 
@@ -68,9 +71,13 @@ def _check_fractions(config: dict, fractions, repeats: int, key: str) -> None:
     made = {float(f) for f in splits.get("subsample_fractions", [])}
     missing = sorted(float(f) for f in fractions if float(f) < 1 and float(f) not in made)
     if missing:
-        raise CandleInputError(f"config key 'tda.{key}.fractions': {missing} are not in data.splits.subsample_fractions {sorted(made)}")
+        raise CandleInputError(
+            f"config key 'tda.{key}.fractions': {missing} are not in data.splits.subsample_fractions {sorted(made)}"
+        )
     if repeats > splits.get("subsample_repeats", 1):
-        raise CandleInputError(f"config key 'tda.{key}.repeats': {repeats} draws, but data.splits.subsample_repeats makes {splits.get('subsample_repeats', 1)}")
+        raise CandleInputError(
+            f"config key 'tda.{key}.repeats': {repeats} draws, but data.splits.subsample_repeats makes {splits.get('subsample_repeats', 1)}"
+        )
 
 
 def learning_curve_settings(config: dict) -> tuple[list[float], int]:
@@ -89,11 +96,17 @@ def transfer_settings(config: dict, groups: list[str]) -> tuple[list[tuple[str, 
     fractions = section.get("fractions") or [f for f in _splits(config).get("subsample_fractions", []) if f < 1]
     repeats = int(section.get("repeats", 1))
     _check_fractions(config, fractions, repeats, "transfer")
-    pairs = [tuple(str(g) for g in pair) for pair in section["pairs"]] if section.get("pairs") else list(permutations(groups, 2))
+    pairs = (
+        [tuple(str(g) for g in pair) for pair in section["pairs"]]
+        if section.get("pairs")
+        else list(permutations(groups, 2))
+    )
     for pair in pairs:
         unknown = [g for g in pair if g not in groups]
         if unknown or pair[0] == pair[1]:
-            raise CandleInputError(f"config key 'tda.transfer.pairs': {list(pair)} must name two different groups of {groups}")
+            raise CandleInputError(
+                f"config key 'tda.transfer.pairs': {list(pair)} must name two different groups of {groups}"
+            )
     return pairs, sorted({float(f) for f in fractions}), repeats
 
 

@@ -22,7 +22,9 @@ def tda_plan(config: dict, prep: str, groups: list[str] | None = None) -> dict[s
             plan[analysis] = design.noise_points(params, prep, *settings.noise_settings(config))
         elif analysis == "representation":
             tda = config["tda"]
-            plan[analysis] = design.representation_points(config["model"], prep, tda["representation"].get("params") or {}, tda.get("params") or {})
+            plan[analysis] = design.representation_points(
+                config["model"], prep, tda["representation"].get("params") or {}, tda.get("params") or {}
+            )
         elif groups is not None and analysis == "group_matrix":
             plan[analysis] = design.group_matrix_points(params, prep, groups)
         elif groups is not None and analysis == "transfer":

@@ -31,7 +31,10 @@ def plot_noise_curve(summary: pd.DataFrame, metric: str, split: str, path) -> No
     plt = pyplot()
     kinds = list(dict.fromkeys(summary["noise"]))
     figure, axes = plt.subplots(1, max(1, len(kinds)), figsize=(5 * max(1, len(kinds)), 4), squeeze=False, sharey=True)
-    units = {"label": "share of training labels replaced", "feature": "sd of Gaussian noise on scaled training features"}
+    units = {
+        "label": "share of training labels replaced",
+        "feature": "sd of Gaussian noise on scaled training features",
+    }
     for panel, kind in zip(axes[0], kinds):
         _curve(panel, summary[summary["noise"] == kind], "level")
         panel.set_title(f"{kind} noise")

@@ -50,7 +50,9 @@ def reconstruction_scores(x: np.ndarray, reconstructed: np.ndarray) -> dict:
     }
 
 
-def compare_reconstructions(x_train: np.ndarray, x_eval: np.ndarray, latent_dim: int, autoencoder: np.ndarray | None) -> pd.DataFrame:
+def compare_reconstructions(
+    x_train: np.ndarray, x_eval: np.ndarray, latent_dim: int, autoencoder: np.ndarray | None
+) -> pd.DataFrame:
     """One row per method (autoencoder, pca, training mean): its latent size and scores on
     ``x_eval`` (scaled rows); the autoencoder's row is NaN when its trial failed (None)."""
     mean = np.asarray(x_train, dtype=np.float64).mean(axis=0)
@@ -61,7 +63,11 @@ def compare_reconstructions(x_train: np.ndarray, x_eval: np.ndarray, latent_dim:
     }
     rows = []
     for name, (size, reconstructed) in methods.items():
-        scores = reconstruction_scores(x_eval, reconstructed) if reconstructed is not None else dict.fromkeys(("mse", "correlation", "mean_sample_correlation"), np.nan)
+        scores = (
+            reconstruction_scores(x_eval, reconstructed)
+            if reconstructed is not None
+            else dict.fromkeys(("mse", "correlation", "mean_sample_correlation"), np.nan)
+        )
         rows.append({"method": name, "latent_dim": size, **scores})
     return pd.DataFrame(rows)
 
@@ -92,4 +98,10 @@ def representation_table(trial_dir, dataset_dir, split: str) -> pd.DataFrame:
         model = load_trial_model(trial_dir).model
         autoencoder = np.asarray(model.predict(x_eval, batch_size=256, verbose=0), dtype=np.float64)
     table = compare_reconstructions(x_train, x_eval, params["latent_dim"], autoencoder)
-    return table.assign(split=split, n_train=len(train_rows), n_eval=len(eval_rows), trial=trial_dir.name, trial_status=metrics["status"])
+    return table.assign(
+        split=split,
+        n_train=len(train_rows),
+        n_eval=len(eval_rows),
+        trial=trial_dir.name,
+        trial_status=metrics["status"],
+    )

@@ -39,7 +39,9 @@ def summarize(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return out.reset_index()
 
 
-def curve_tables(points: list[dict], trials_root, metric: str, split: str, by: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def curve_tables(
+    points: list[dict], trials_root, metric: str, split: str, by: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary by ``by``, one row per point): the learning curve (by fraction) and the noise
     curves (by noise kind and level)."""
     trials = score_points(points, trials_root, metric, split)

@@ -11,14 +11,18 @@ from candle_lib.tda.tables import group_ids, score_points, summarize
 KEYS = ["source", "target", "fraction"]
 
 
-def transfer_tables(points: list[dict], trials_root, samples: pd.DataFrame, metric: str, split: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def transfer_tables(
+    points: list[dict], trials_root, samples: pd.DataFrame, metric: str, split: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, one row per trial). The summary has one row per (source, target, fraction):
     the mean and sd over draws of the fine-tuned and of the scratch trials, their difference
     fine_tuned_minus_scratch, and source_only, the source model's score on the target."""
     ids = group_ids(samples)
     trials = score_points(points, trials_root, metric, split, subset=lambda point: ids.get(point["target"], []))
     by_start = summarize(trials, [*KEYS, "start"])
-    source_only = by_start[by_start["start"] == "source only"].set_index(["source", "target"])["mean"].rename("source_only")
+    source_only = (
+        by_start[by_start["start"] == "source only"].set_index(["source", "target"])["mean"].rename("source_only")
+    )
     parts = []
     for start, name in (("fine-tuned", "fine_tuned"), ("scratch", "scratch")):
         part = by_start[by_start["start"] == start].set_index(KEYS)[["mean", "sd", "n_ok", "n_train"]]

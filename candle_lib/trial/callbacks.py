@@ -102,13 +102,17 @@ class PlateauTracker(keras.callbacks.Callback):
         if self.early_stopping and self.wait >= self.early_stopping:
             self.stopped_early = True
             self.model.stop_training = True
-            self.log(f"epoch {epoch + 1}: early stopping, best {self.monitor}={self.best:.4g} at epoch {self.best_epoch}")
+            self.log(
+                f"epoch {epoch + 1}: early stopping, best {self.monitor}={self.best:.4g} at epoch {self.best_epoch}"
+            )
 
 
 class Checkpointer(keras.callbacks.Callback):
     """Save a checkpoint every ``every`` epochs (and at the last epoch)."""
 
-    def __init__(self, directory, every: int, epochs: int, monitor: TrialMonitor, tracker: PlateauTracker, fingerprint: str):
+    def __init__(
+        self, directory, every: int, epochs: int, monitor: TrialMonitor, tracker: PlateauTracker, fingerprint: str
+    ):
         super().__init__()
         self.directory = directory
         self.every = every
@@ -126,4 +130,11 @@ class Checkpointer(keras.callbacks.Callback):
                 "elapsed": self.monitor.elapsed(),
                 "tracker": self.tracker.state(),
             }
-            save_checkpoint(self.directory, self.model, self.model.optimizer, epoch=done, extra=extra, best_weights=self.tracker.best_weights)
+            save_checkpoint(
+                self.directory,
+                self.model,
+                self.model.optimizer,
+                epoch=done,
+                extra=extra,
+                best_weights=self.tracker.best_weights,
+            )

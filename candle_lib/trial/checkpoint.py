@@ -30,7 +30,9 @@ WRITE_BLOCK_BYTES = 2**20
 def _write_npy_blocks(handle, value) -> None:
     """Write ``value`` (a variable or array) to ``handle`` as one .npy, WRITE_BLOCK_BYTES at a time."""
     shape, dtype = tuple(value.shape), np.dtype(getattr(value.dtype, "as_numpy_dtype", value.dtype))
-    np.lib.format.write_array_header_1_0(handle, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
+    np.lib.format.write_array_header_1_0(
+        handle, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+    )
     if not shape:
         handle.write(np.asarray(value, dtype=dtype).tobytes())
         return

@@ -83,7 +83,10 @@ class JoinedInputs:
 
         self.n_cell_features, self.n_drug_features = cell.shape[1], drug.shape[1]
         self.cells, self.drugs = row_gather(cell), row_gather(drug)
-        self.cell_row, self.drug_row = tf.constant(np.asarray(cell_row, np.int64)), tf.constant(np.asarray(drug_row, np.int64))
+        self.cell_row, self.drug_row = (
+            tf.constant(np.asarray(cell_row, np.int64)),
+            tf.constant(np.asarray(drug_row, np.int64)),
+        )
         self.dose = tf.constant(np.asarray(dose, np.float32))
 
     def gather(self, idx):
@@ -97,7 +100,9 @@ class JoinedInputs:
         return int(self.dose.shape[0])
 
 
-def joined_training_dataset(inputs: JoinedInputs, y, weights, *, batch_size: int, seed: int, start_epoch: int, epochs: int):
+def joined_training_dataset(
+    inputs: JoinedInputs, y, weights, *, batch_size: int, seed: int, start_epoch: int, epochs: int
+):
     import tensorflow as tf
 
     y_t = tf.constant(y)
@@ -105,7 +110,9 @@ def joined_training_dataset(inputs: JoinedInputs, y, weights, *, batch_size: int
     if weights is None:
         return batches.map(lambda idx: (inputs.gather(idx), tf.gather(y_t, idx))).prefetch(tf.data.AUTOTUNE)
     w_t = tf.constant(np.asarray(weights, dtype=np.float32))
-    return batches.map(lambda idx: (inputs.gather(idx), tf.gather(y_t, idx), tf.gather(w_t, idx))).prefetch(tf.data.AUTOTUNE)
+    return batches.map(lambda idx: (inputs.gather(idx), tf.gather(y_t, idx), tf.gather(w_t, idx))).prefetch(
+        tf.data.AUTOTUNE
+    )
 
 
 def joined_eval_dataset(inputs: JoinedInputs, y, *, batch_size: int):

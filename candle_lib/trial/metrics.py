@@ -76,4 +76,7 @@ def reconstruction_metrics(prefix: str, x, reconstructed) -> dict:
     """Per-value MSE and the Pearson correlation of all values, as CANDLE's P1B1 reports."""
     x = np.asarray(x, dtype=np.float64)
     reconstructed = np.asarray(reconstructed, dtype=np.float64)
-    return {f"{prefix}_mse": float(np.mean((x - reconstructed) ** 2)), f"{prefix}_correlation": pearson(x, reconstructed)}
+    return {
+        f"{prefix}_mse": float(np.mean((x - reconstructed) ** 2)),
+        f"{prefix}_correlation": pearson(x, reconstructed),
+    }

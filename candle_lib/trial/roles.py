@@ -33,8 +33,21 @@ import pandas as pd
 from candle_lib.errors import CandleInputError
 
 KNOWN_KEYS = {
-    "kind", "train", "eval", "fold", "subsample", "bootstrap", "group_column", "train_groups",
-    "eval_groups", "predict", "label_noise", "feature_noise", "noise_seed", "init", "save_model",
+    "kind",
+    "train",
+    "eval",
+    "fold",
+    "subsample",
+    "bootstrap",
+    "group_column",
+    "train_groups",
+    "eval_groups",
+    "predict",
+    "label_noise",
+    "feature_noise",
+    "noise_seed",
+    "init",
+    "save_model",
 }
 
 
@@ -53,7 +66,9 @@ def _in_splits(samples: pd.DataFrame, splits) -> np.ndarray:
 
 def _column(samples: pd.DataFrame, name: str, key: str) -> np.ndarray:
     if name not in samples.columns:
-        raise CandleInputError(f"the split table has no column {name!r} (data.splits must ask for it)", where=f"role.{key}")
+        raise CandleInputError(
+            f"the split table has no column {name!r} (data.splits must ask for it)", where=f"role.{key}"
+        )
     return samples[name].to_numpy()
 
 

@@ -49,7 +49,10 @@ class ClassificationTask:
 
     def metrics(self, prefix: str, samples: pd.DataFrame, x, outputs: np.ndarray, train_samples: pd.DataFrame) -> dict:
         return classification_metrics(
-            prefix, samples["label_code"].to_numpy(), self.class_probabilities(outputs), train_samples["label_code"].to_numpy()
+            prefix,
+            samples["label_code"].to_numpy(),
+            self.class_probabilities(outputs),
+            train_samples["label_code"].to_numpy(),
         )
 
     def predictions(self, samples: pd.DataFrame, x, outputs: np.ndarray) -> pd.DataFrame:

@@ -27,7 +27,15 @@ def members_table(members: list[dict], trials_root) -> pd.DataFrame:
     rows = []
     for member in members:
         result = json.loads((Path(trials_root) / member["trial_id"] / "metrics.json").read_text())
-        rows.append({**member, "status": result["status"], "failure_reason": result.get("failure_reason"), "epochs_run": result.get("epochs_run"), **result["metrics"]})
+        rows.append(
+            {
+                **member,
+                "status": result["status"],
+                "failure_reason": result.get("failure_reason"),
+                "epochs_run": result.get("epochs_run"),
+                **result["metrics"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -43,7 +51,16 @@ def uq_tables(task: str, member_frames: list, mc_frames: list, *, levels, bins: 
     return tables
 
 
-def write_uq_results(task: str, members: list[dict], trials_root, outputs: dict, *, mc_samples=None, levels=(0.5, 0.8, 0.9, 0.95), bins: int = 10) -> UQTables:
+def write_uq_results(
+    task: str,
+    members: list[dict],
+    trials_root,
+    outputs: dict,
+    *,
+    mc_samples=None,
+    levels=(0.5, 0.8, 0.9, 0.95),
+    bins: int = 10,
+) -> UQTables:
     """``outputs``: paths of members, summary, predictions and, by task, intervals and
     calibration_curve (regression) or reliability and risk_coverage (classification)."""
     table = members_table(members, trials_root)

@@ -39,15 +39,22 @@ def _member_role(uq: dict, splits: dict, m: int) -> tuple[dict, str | None]:
     kind, n = uq["ensemble"], uq["members"]
     if kind == "bootstrap":
         if splits.get("bootstrap", 0) < n:
-            raise CandleInputError(f"a bootstrap ensemble of {n} members needs data.splits.bootstrap >= {n}", where="uq.members")
+            raise CandleInputError(
+                f"a bootstrap ensemble of {n} members needs data.splits.bootstrap >= {n}", where="uq.members"
+            )
         column = f"bootstrap_{m}"
         return {**MEMBER, "bootstrap": column}, column
     if kind == "subsample":
         fraction = uq.get("fraction")
         if fraction is None or fraction not in splits.get("subsample_fractions", []):
-            raise CandleInputError(f"a subsample ensemble needs uq.fraction, one of data.splits.subsample_fractions ({splits.get('subsample_fractions', [])})", where="uq.fraction")
+            raise CandleInputError(
+                f"a subsample ensemble needs uq.fraction, one of data.splits.subsample_fractions ({splits.get('subsample_fractions', [])})",
+                where="uq.fraction",
+            )
         if splits.get("subsample_repeats", 1) < n:
-            raise CandleInputError(f"a subsample ensemble of {n} members needs data.splits.subsample_repeats >= {n}", where="uq.members")
+            raise CandleInputError(
+                f"a subsample ensemble of {n} members needs data.splits.subsample_repeats >= {n}", where="uq.members"
+            )
         column = _fraction_column(fraction, m)
         return {**MEMBER, "subsample": column}, column
     return dict(MEMBER), None
@@ -55,7 +62,10 @@ def _member_role(uq: dict, splits: dict, m: int) -> tuple[dict, str | None]:
 
 def _task(params: dict) -> str:
     if params["model"] == "p1b1":
-        raise CandleInputError("uncertainty quantification needs a classifier or a dense regressor, not the p1b1 autoencoder", where="model.model")
+        raise CandleInputError(
+            "uncertainty quantification needs a classifier or a dense regressor, not the p1b1 autoencoder",
+            where="model.model",
+        )
     return "regression" if (params["model"], params["task"]) == ("dense", "regression") else "classification"
 
 
@@ -63,9 +73,15 @@ def _check_mc_dropout(uq: dict, params: dict, drug_response: bool) -> None:
     if uq["mc_dropout"]["passes"] == 0:
         return
     if drug_response:
-        raise CandleInputError("MC dropout samples expression datasets only (drug responses join several feature tables); set passes: 0", where="uq.mc_dropout.passes")
+        raise CandleInputError(
+            "MC dropout samples expression datasets only (drug responses join several feature tables); set passes: 0",
+            where="uq.mc_dropout.passes",
+        )
     if params["dropout"] == 0 and params["input_dropout"] == 0:
-        raise CandleInputError("MC dropout needs dropout > 0 in the members' model (model.dropout or uq.model.dropout)", where="uq.mc_dropout.passes")
+        raise CandleInputError(
+            "MC dropout needs dropout > 0 in the members' model (model.dropout or uq.model.dropout)",
+            where="uq.mc_dropout.passes",
+        )
 
 
 def uq_plan(config: dict, prep: str, *, drug_response: bool = False) -> UQPlan:
@@ -74,17 +90,25 @@ def uq_plan(config: dict, prep: str, *, drug_response: bool = False) -> UQPlan:
     base = resolve_params(config["model"], uq.get("model", {}), where="uq.model")
     plan = UQPlan(task=_task(base), params=base)
     if plan.task == "regression" and base["regression_head"] == "mean" and uq["members"] < 2:
-        raise CandleInputError("one member with a mean head has no predictive variance: use members >= 2 or a gaussian/quantile regression_head", where="uq.members")
+        raise CandleInputError(
+            "one member with a mean head has no predictive variance: use members >= 2 or a gaussian/quantile regression_head",
+            where="uq.members",
+        )
     _check_mc_dropout(uq, base, drug_response)
     if drug_response and uq["ensemble"] != "seed":
-        raise CandleInputError("prepared drug responses have no bootstrap or subsample columns yet: use ensemble: seed", where="uq.ensemble")
+        raise CandleInputError(
+            "prepared drug responses have no bootstrap or subsample columns yet: use ensemble: seed",
+            where="uq.ensemble",
+        )
     for m in range(uq["members"]):
         role, column = _member_role(uq, config["data"]["splits"], m)
         seed = base["rng_seed"] + m if uq["ensemble"] == "seed" else base["rng_seed"]
         spec = trial_spec({**base, "rng_seed": seed}, role=role, data=prep)
         tid = trial_id(spec)
         plan.trials[tid] = spec
-        plan.members.append({"member": m, "trial_id": tid, "ensemble": uq["ensemble"], "rng_seed": seed, "column": column})
+        plan.members.append(
+            {"member": m, "trial_id": tid, "ensemble": uq["ensemble"], "rng_seed": seed, "column": column}
+        )
     if uq["mc_dropout"]["passes"] > 0:
         spec = trial_spec(base, role={**MEMBER, "save_model": True}, data=prep)
         plan.mc_trial = trial_id(spec)

@@ -25,4 +25,6 @@ def mc_dropout_predictions(trial_dir, dataset_dir, passes: int, seed: int = 0) -
     encoding = data.manifest.get("preparation", {}).get("labels", {}).get("encoding", "one_hot")
     task = task_for(model.params, list(data.classes), encoding, x.shape[1])
     samples = data.samples.iloc[rows]
-    return pd.concat([task.predictions(samples, x, outputs[p]).assign(**{"pass": p}) for p in range(passes)], ignore_index=True)
+    return pd.concat(
+        [task.predictions(samples, x, outputs[p]).assign(**{"pass": p}) for p in range(passes)], ignore_index=True
+    )

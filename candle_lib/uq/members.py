@@ -27,7 +27,9 @@ def _aligned(frames: list[pd.DataFrame], truth: str) -> list[pd.DataFrame]:
     first = ordered[0][KEYS + [truth]]
     for k, frame in enumerate(ordered[1:], start=1):
         if not frame[KEYS].equals(first[KEYS]):
-            raise CandleInputError(f"member {k} predicted other rows than member 0 (split/sample ids differ)", where="uq")
+            raise CandleInputError(
+                f"member {k} predicted other rows than member 0 (split/sample ids differ)", where="uq"
+            )
     return ordered
 
 
@@ -51,10 +53,14 @@ def stack_regression(frames: list[pd.DataFrame]) -> Stacked:
     member has them, quantiles ``q`` = {level: (members, rows)}."""
     ordered = _aligned(frames, "target")
     mu = np.stack([frame["prediction"].to_numpy(np.float64) for frame in ordered])
-    var = np.stack([frame["variance"].to_numpy(np.float64) if "variance" in frame else np.zeros(len(frame)) for frame in ordered])
+    var = np.stack(
+        [frame["variance"].to_numpy(np.float64) if "variance" in frame else np.zeros(len(frame)) for frame in ordered]
+    )
     levels = [quantile_columns(frame) for frame in ordered]
     common = set(levels[0]).intersection(*levels[1:]) if all(levels) else set()
-    q = {level: np.stack([frame[levels[0][level]].to_numpy(np.float64) for frame in ordered]) for level in sorted(common)}
+    q = {
+        level: np.stack([frame[levels[0][level]].to_numpy(np.float64) for frame in ordered]) for level in sorted(common)
+    }
     return Stacked(ordered[0][KEYS + ["target"]], {"mu": mu, "var": var, "q": q})
 
 

@@ -52,7 +52,14 @@ def plot_calibration_curve(curves: dict, path) -> None:
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="nominal")
     for k, (method, curve) in enumerate(curves.items()):
         axes.plot(curve["level"], curve["observed"], marker="o", color=f"C{k}", label=f"{method}")
-        axes.plot(curve["level"], curve["recalibrated"], marker="s", linestyle="--", color=f"C{k}", label=f"{method}, recalibrated on val")
+        axes.plot(
+            curve["level"],
+            curve["recalibrated"],
+            marker="s",
+            linestyle="--",
+            color=f"C{k}",
+            label=f"{method}, recalibrated on val",
+        )
     axes.set_xlabel("nominal level of the Gaussian interval")
     axes.set_ylabel("observed coverage on test (PICP)")
     axes.set_xlim(0, 1)

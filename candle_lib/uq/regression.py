@@ -38,7 +38,9 @@ def z_score(level: float) -> float:
     return float(norm.ppf((1.0 + level) / 2.0))
 
 
-def gaussian_interval(mean: np.ndarray, total: np.ndarray, level: float, scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_interval(
+    mean: np.ndarray, total: np.ndarray, level: float, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     half = scale * z_score(level) * np.sqrt(total)
     return mean - half, mean + half
 
@@ -54,7 +56,11 @@ def mean_width(lower: np.ndarray, upper: np.ndarray) -> float:
 def quantile_levels(quantiles) -> dict[float, tuple[float, float]]:
     """{level: (τ, 1 - τ)} of the symmetric pairs in ``quantiles`` (e.g. 0.05, 0.95 -> 0.9)."""
     present = {round(float(q), 10) for q in quantiles}
-    return {round(1.0 - 2.0 * q, 10): (q, round(1.0 - q, 10)) for q in sorted(present) if q < 0.5 and round(1.0 - q, 10) in present}
+    return {
+        round(1.0 - 2.0 * q, 10): (q, round(1.0 - q, 10))
+        for q in sorted(present)
+        if q < 0.5 and round(1.0 - q, 10) in present
+    }
 
 
 def gaussian_nll(y: np.ndarray, mean: np.ndarray, total: np.ndarray) -> float:

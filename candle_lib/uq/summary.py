@@ -67,10 +67,16 @@ def add_classification(tables: UQTables, method: str, stacked: Stacked, bins: in
     tables.predictions.append(frame)
     for split in (CALIBRATION_SPLIT, TEST_SPLIT):
         mask = _split_mask(stacked, split)
-        tables.add_summary(method, split, {"n_members": len(p), **cls.classification_summary(p[:, mask], y[mask], bins)})
+        tables.add_summary(
+            method, split, {"n_members": len(p), **cls.classification_summary(p[:, mask], y[mask], bins)}
+        )
     mask = _split_mask(stacked, TEST_SPLIT)
     coverage, risk = cls.risk_coverage(mean_p[mask], y[mask])
-    tables.curves[method] = {"reliability": cls.reliability_bins(mean_p[mask], y[mask], bins), "coverage": coverage, "risk": risk}
+    tables.curves[method] = {
+        "reliability": cls.reliability_bins(mean_p[mask], y[mask], bins),
+        "coverage": coverage,
+        "risk": risk,
+    }
 
 
 def _gaussian_rows(method, y, dec, levels, val, test) -> list[dict]:
@@ -88,7 +94,9 @@ def _quantile_rows(method, y, q, val, test) -> list[dict]:
     for level, (low, high) in reg.quantile_levels(q).items():
         lo, hi = q[low].mean(axis=0), q[high].mean(axis=0)
         margin = quantile_margin(y[val], lo[val], hi[val], level)
-        rows.append(_interval_row(method, "quantile", level, margin, y, (lo, hi), (lo - margin, hi + margin), val, test))
+        rows.append(
+            _interval_row(method, "quantile", level, margin, y, (lo, hi), (lo - margin, hi + margin), val, test)
+        )
     return rows
 
 
@@ -110,13 +118,23 @@ def add_regression(tables: UQTables, method: str, stacked: Stacked, levels) -> N
     y = stacked.rows["target"].to_numpy(np.float64)
     dec = reg.decompose(stacked.values["mu"], stacked.values["var"])
     q = stacked.values["q"]
-    frame = stacked.rows.assign(method=method, n_members=len(stacked.values["mu"]), mean=dec.mean, aleatoric=dec.aleatoric, epistemic=dec.epistemic, total=dec.total)
+    frame = stacked.rows.assign(
+        method=method,
+        n_members=len(stacked.values["mu"]),
+        mean=dec.mean,
+        aleatoric=dec.aleatoric,
+        epistemic=dec.epistemic,
+        total=dec.total,
+    )
     for level, values in q.items():
         frame[f"q_{level:g}"] = values.mean(axis=0)
     tables.predictions.append(frame)
     val, test = _split_mask(stacked, CALIBRATION_SPLIT), _split_mask(stacked, TEST_SPLIT)
     if np.any(dec.total[val] <= 0):
-        raise CandleInputError(f"{method}: zero predictive variance on some val rows (identical members without a variance head)", where="uq")
+        raise CandleInputError(
+            f"{method}: zero predictive variance on some val rows (identical members without a variance head)",
+            where="uq",
+        )
     for split, mask in ((CALIBRATION_SPLIT, val), (TEST_SPLIT, test)):
         metrics = {
             "n_members": len(stacked.values["mu"]),
@@ -135,4 +153,8 @@ def add_regression(tables: UQTables, method: str, stacked: Stacked, levels) -> N
     tables.intervals.extend(_gaussian_rows(method, y, dec, levels, val, test))
     tables.intervals.extend(_quantile_rows(method, y, q, val, test))
     curve = _gaussian_rows(method, y, dec, CURVE_LEVELS, val, test)
-    tables.curves[method] = {"level": np.array(CURVE_LEVELS), "observed": np.array([r["test_picp"] for r in curve]), "recalibrated": np.array([r["test_picp_recalibrated"] for r in curve])}
+    tables.curves[method] = {
+        "level": np.array(CURVE_LEVELS),
+        "observed": np.array([r["test_picp"] for r in curve]),
+        "recalibrated": np.array([r["test_picp_recalibrated"] for r in curve]),
+    }

@@ -36,7 +36,11 @@ def test_repo_config_is_valid():
     config = default_config()
     checked = validate_config(config, SCHEMA)
     assert checked["data"]["normalization"] == "fpkm_uq"
-    assert checked["hpo"]["space"] == {"learning_rate": [0.0005, 0.002], "dropout": [0.1, 0.4], "dense": [[32], [64, 16]]}
+    assert checked["hpo"]["space"] == {
+        "learning_rate": [0.0005, 0.002],
+        "dropout": [0.1, 0.4],
+        "dense": [[32], [64, 16]],
+    }
     assert checked["resources"] == {"trial_threads": 1, "trial_mem_mb": 2000, **PLACEMENT_DEFAULTS}
 
 
@@ -286,8 +290,10 @@ def test_code_string_in_space_is_a_type_error(capfd, monkeypatch):
 
 def test_code_string_in_a_yaml_file_is_not_evaluated(tmp_path, capfd, monkeypatch):
     _forbid_evaluation(monkeypatch)
-    text = (REPO / "config" / "config.yaml").read_text().replace(
-        "  learning_rate: 0.001\n", f"  learning_rate: \"{PAYLOAD}\"\n"
+    text = (
+        (REPO / "config" / "config.yaml")
+        .read_text()
+        .replace("  learning_rate: 0.001\n", f'  learning_rate: "{PAYLOAD}"\n')
     )
     assert PAYLOAD in text
     path = tmp_path / "evil.yaml"

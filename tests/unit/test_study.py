@@ -86,7 +86,9 @@ def test_cv_of_the_best_is_known_once_best_json_exists(tmp_path):
     best_params = {**resolve_params(plan.config["model"], where="model"), "learning_rate": 0.01}
     plan.best_file.parent.mkdir(parents=True)
     plan.best_file.write_text(json.dumps({"params": best_params, "data": plan.prep_id}))
-    expected = [trial_id(trial_spec({**best_params, "epochs": 2}, role=fold_role(k), data=plan.prep_id)) for k in range(3)]
+    expected = [
+        trial_id(trial_spec({**best_params, "epochs": 2}, role=fold_role(k), data=plan.prep_id)) for k in range(3)
+    ]
     assert plan.cv_trial_ids() == expected
     assert plan.spec(expected[2])["params"]["epochs"] == 2
 

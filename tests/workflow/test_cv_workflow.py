@@ -32,7 +32,9 @@ def test_cv_target_runs_every_fold_and_summarizes(tmp_path):
     assert summary.loc["val_accuracy", "mean"] == pytest.approx(acc.mean())
     assert summary.loc["val_accuracy", "sd"] == pytest.approx(acc.std(ddof=1))
     for fold, group in oof.groupby("fold"):  # each fold's accuracy is its own out-of-fold rows'
-        assert folds.set_index("fold").loc[fold, "val_accuracy"] == pytest.approx((group["pred_label"] == group["label"]).mean())
+        assert folds.set_index("fold").loc[fold, "val_accuracy"] == pytest.approx(
+            (group["pred_label"] == group["label"]).mean()
+        )
     assert (tmp_path / "results/cv/plots/fold_metric.png").stat().st_size > 1000
     page = (tmp_path / "results/report/cv/summary.html").read_text()  # the report's table
     assert "<th>ci_low</th>" in page and repr(float(summary.loc["val_accuracy", "mean"])) in page

@@ -34,15 +34,29 @@ class DevTools:
 
     def __init__(self, profile: Path):
         self.process = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-             "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1300,1000", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-extensions",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                "--window-size=1300,1000",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         port_file = profile / "DevToolsActivePort"  # written by Chromium once it listens
         deadline = time.monotonic() + 60
         while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"chromium did not start: {self.process.stderr.read()[-2000:] if self.process.poll() is not None else 'timeout'}")
+                raise RuntimeError(
+                    f"chromium did not start: {self.process.stderr.read()[-2000:] if self.process.poll() is not None else 'timeout'}"
+                )
             time.sleep(0.1)
         port = int(port_file.read_text().splitlines()[0])
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
@@ -112,9 +126,18 @@ class DevTools:
 
     def click(self, selector_js: str) -> None:
         """A real left click (mouse events through the input pipeline) at an element's centre."""
-        x, y = self.evaluate(f"(() => {{ const e = {selector_js}; e.scrollIntoView(); const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()")
+        x, y = self.evaluate(
+            f"(() => {{ const e = {selector_js}; e.scrollIntoView(); const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
+        )
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left" if kind != "mouseMoved" else "none", clickCount=1)
+            self.call(
+                "Input.dispatchMouseEvent",
+                type=kind,
+                x=x,
+                y=y,
+                button="left" if kind != "mouseMoved" else "none",
+                clickCount=1,
+            )
 
     def close(self) -> None:
         try:
@@ -136,19 +159,40 @@ def _header(label):
     return f"[...document.querySelectorAll('#trials th')].find(th => th.textContent === {label!r})"
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium: run .ci/install-chromium.sh (root and apt-get), as `make test` does")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium: run .ci/install-chromium.sh (root and apt-get), as `make test` does"
+)
 def test_live_page_follows_a_running_study_and_sorts(tmp_path):
     workdir = tmp_path / "study"
     workdir.mkdir()
     # 4 trials: two learning rates x two time limits; the 1 microsecond limit fails its trials
     # ("timeout: ...") on the first batch, so the page has failed trials with reasons too
-    config = write_config(workdir / "config.yaml", tiny_config(hpo={"space": {"learning_rate": [0.001, 0.01], "timeout": [600.0, 1.0e-6]}}))
+    config = write_config(
+        workdir / "config.yaml",
+        tiny_config(hpo={"space": {"learning_rate": [0.001, 0.01], "timeout": [600.0, 1.0e-6]}}),
+    )
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     study_log = open(tmp_path / "snakemake.log", "w")
     study = subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(config), "--cores", "2", "--scheduler", "greedy", "hpo"],
-        stdout=study_log, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(config),
+            "--cores",
+            "2",
+            "--scheduler",
+            "greedy",
+            "hpo",
+        ],
+        stdout=study_log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     server = browser = None
     try:
@@ -158,8 +202,24 @@ def test_live_page_follows_a_running_study_and_sorts(tmp_path):
             assert time.monotonic() < deadline, "the study never started"
             time.sleep(0.2)
         server = subprocess.Popen(
-            [sys.executable, "-m", "candle_lib", "serve", "results", "--config", "config.yaml", "--port", "0", "--refresh", "0.5"],
-            cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(env, PYTHONPATH=str(REPO)),
+            [
+                sys.executable,
+                "-m",
+                "candle_lib",
+                "serve",
+                "results",
+                "--config",
+                "config.yaml",
+                "--port",
+                "0",
+                "--refresh",
+                "0.5",
+            ],
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(env, PYTHONPATH=str(REPO)),
         )
         banner = server.stdout.readline()
         assert banner.startswith("serving the progress of results at http://127.0.0.1:"), banner + server.stderr.read()
@@ -188,14 +248,21 @@ def test_live_page_follows_a_running_study_and_sorts(tmp_path):
 
         # what the page shows against what the trial directories and the workflow's own
         # aggregate say
-        trials = {d.name: json.loads((d / "metrics.json").read_text()) for d in (workdir / "results" / "trials").iterdir()}
+        trials = {
+            d.name: json.loads((d / "metrics.json").read_text()) for d in (workdir / "results" / "trials").iterdir()
+        }
         assert len(trials) == 4
         ok = {tid: m["metrics"]["val_loss"] for tid, m in trials.items() if m["status"] == "ok"}
         failed = {tid: m["failure_reason"] for tid, m in trials.items() if m["status"] == "failed"}
         assert len(ok) == 2 and len(failed) == 2 and all(r.startswith("timeout:") for r in failed.values())
         best_id = min(ok, key=ok.get)
         assert best_id == json.loads((workdir / "results" / "hpo" / "best.json").read_text())["trial_id"]
-        assert (_text(browser, "ok"), _text(browser, "failed"), _text(browser, "running"), _text(browser, "pending")) == ("2", "2", "0", "0")
+        assert (
+            _text(browser, "ok"),
+            _text(browser, "failed"),
+            _text(browser, "running"),
+            _text(browser, "pending"),
+        ) == ("2", "2", "0", "0")
         assert _text(browser, "best-trial") == f" trial {best_id}"
         assert float(_text(browser, "best-value")) == pytest.approx(ok[best_id], rel=1e-3)
         assert _text(browser, "eta") == "done"
@@ -226,7 +293,11 @@ def test_live_page_follows_a_running_study_and_sorts(tmp_path):
         # the status command says the same
         status = subprocess.run(
             [sys.executable, "-m", "candle_lib", "status", "results", "--config", "config.yaml"],
-            cwd=workdir, capture_output=True, text=True, env=dict(env, PYTHONPATH=str(REPO)), check=True,
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            env=dict(env, PYTHONPATH=str(REPO)),
+            check=True,
         ).stdout.splitlines()
         assert status[1] == "trials: 4 of 4 done (2 ok, 2 failed), 0 running, 0 pending"
         assert status[2].startswith(f"best so far: val_loss={ok[best_id]:.4g}  trial {best_id}  learning_rate=")

@@ -33,7 +33,10 @@ def test_stays_out_of_the_default_target(tmp_path):
     config = infer_config(tmp_path)
     assert "predict_samples" not in planned_jobs(snakemake(tmp_path, config, "-n"))
     result = snakemake(tmp_path, config, "infer", "-n", check=False)
-    assert result.returncode != 0 and "config key 'infer.input': set it to the table of the samples to predict" in result.stdout + result.stderr
+    assert (
+        result.returncode != 0
+        and "config key 'infer.input': set it to the table of the samples to predict" in result.stdout + result.stderr
+    )
 
 
 def raw_counts_of(workdir, sample_ids, path):
@@ -58,11 +61,17 @@ def test_raw_counts_of_test_samples_give_the_final_trials_probabilities(study):
     assert list(got.columns) == ["sample_id", "pred_label", "prob_normal", "prob_tumor"]
     assert list(got["sample_id"]) == ids
     expected = test.set_index("sample_id").loc[ids]
-    np.testing.assert_allclose(got[prob_columns(got)].to_numpy(), expected[prob_columns(got)].to_numpy(), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        got[prob_columns(got)].to_numpy(), expected[prob_columns(got)].to_numpy(), atol=1e-5, rtol=0
+    )
     assert list(got["pred_label"]) == list(expected["pred_label"])
     record = json.loads((study / "results/production/final/preprocessing.json").read_text())
-    assert record["trial"]["role"] == "final" and record["normalization"] == "fpkm_uq" and len(record["features"]) == 100
-    assert (study / "results/production/final/model.keras").read_bytes() == (study / "results/hpo/final/model.keras").read_bytes()
+    assert (
+        record["trial"]["role"] == "final" and record["normalization"] == "fpkm_uq" and len(record["features"]) == 100
+    )
+    assert (study / "results/production/final/model.keras").read_bytes() == (
+        study / "results/hpo/final/model.keras"
+    ).read_bytes()
 
 
 def test_an_ensemble_of_saved_trials_averages_and_reports_uncertainty(study):
@@ -76,15 +85,28 @@ def test_an_ensemble_of_saved_trials_averages_and_reports_uncertainty(study):
         members[trial_id(spec)] = run_trial(prep, spec, study / "results/trials" / trial_id(spec), log=lambda m: None)
     assert all(m["status"] == "ok" for m in members.values())
     ids = list(members)
-    tables = [pd.read_parquet(study / f"results/trials/{tid}/predictions.parquet").query("split == 'test'").set_index("sample_id") for tid in ids]
+    tables = [
+        pd.read_parquet(study / f"results/trials/{tid}/predictions.parquet")
+        .query("split == 'test'")
+        .set_index("sample_id")
+        for tid in ids
+    ]
     samples = list(tables[0].index)
-    config = infer_config(study, input=str(raw_counts_of(study, samples, study / "ensemble_counts.tsv")), models=[ids[0], f"results/trials/{ids[1]}"])
+    config = infer_config(
+        study,
+        input=str(raw_counts_of(study, samples, study / "ensemble_counts.tsv")),
+        models=[ids[0], f"results/trials/{ids[1]}"],
+    )
     snakemake(study, config, "infer")
     got = pd.read_csv(study / "results/infer/predictions.tsv", sep="\t").set_index("sample_id").loc[samples]
-    p = np.stack([t.loc[samples, ["prob_normal", "prob_tumor"]].to_numpy() for t in tables])  # members x samples x classes
+    p = np.stack(
+        [t.loc[samples, ["prob_normal", "prob_tumor"]].to_numpy() for t in tables]
+    )  # members x samples x classes
     mean = p.mean(axis=0)
     np.testing.assert_allclose(got[["prob_normal", "prob_tumor"]].to_numpy(), mean, atol=1e-5, rtol=0)
-    np.testing.assert_allclose(got[["sd_normal", "sd_tumor"]].to_numpy(), np.abs(p[0] - p[1]) / 2, atol=1e-5, rtol=0)  # two members
+    np.testing.assert_allclose(
+        got[["sd_normal", "sd_tumor"]].to_numpy(), np.abs(p[0] - p[1]) / 2, atol=1e-5, rtol=0
+    )  # two members
     entropy = lambda q: -(q * np.log(q)).sum(axis=-1)  # noqa: E731
     np.testing.assert_allclose(got["predictive_entropy"], entropy(mean), atol=1e-4)
     np.testing.assert_allclose(got["mutual_information"], entropy(mean) - entropy(p).mean(axis=0), atol=1e-4)

@@ -52,12 +52,25 @@ def test_report_is_self_contained_with_captions_plots_and_data_summary(tmp_path)
         assert result["caption"].strip(), f"{path} has no caption"
         assert _data(result["data_uri"]) == (tmp_path / path).read_bytes(), f"{path} is not embedded as it is on disk"
     # captions are rendered from report/*.rst with the config filled in
-    assert "Optimization history: the objective val_loss" in results["results/hpo/plots/objective_by_trial.png"]["caption"]
+    assert (
+        "Optimization history: the objective val_loss" in results["results/hpo/plots/objective_by_trial.png"]["caption"]
+    )
     assert "normalization (fpkm_uq)" in results["results/report/data_summary.html"]["caption"]
     categories = _script_json(html, "categories")
     assert {"1. Data", "2. Hyperparameter search", "6. Final test"} <= set(categories)
-    assert {p for sub in categories["1. Data"].values() for p in sub} == {"results/report/data_summary.html", "results/report/label_balance.png"}
-    assert {"workflow.rst", "data_summary.rst", "label_balance.rst", "hpo_trials.rst", "hpo_objective_by_trial.rst", "hpo_objective_by_param.rst", "final_metrics.rst"} <= set(CAPTIONS)
+    assert {p for sub in categories["1. Data"].values() for p in sub} == {
+        "results/report/data_summary.html",
+        "results/report/label_balance.png",
+    }
+    assert {
+        "workflow.rst",
+        "data_summary.rst",
+        "label_balance.rst",
+        "hpo_trials.rst",
+        "hpo_objective_by_trial.rst",
+        "hpo_objective_by_param.rst",
+        "final_metrics.rst",
+    } <= set(CAPTIONS)
 
     # the data summary against the prepared dataset, counted here with pandas
     prepared = next((tmp_path / "results" / "data" / "prepared").glob("prep-*"))
@@ -66,7 +79,9 @@ def test_report_is_self_contained_with_captions_plots_and_data_summary(tmp_path)
     page = _data(results["results/report/data_summary.html"]["data_uri"]).decode()
     counts = pd.crosstab(samples["label"], samples["split"])
     for label in counts.index:
-        cells = [str(counts.loc[label, split]) for split in ("train", "val", "test")] + [str(int((samples["label"] == label).sum()))]
+        cells = [str(counts.loc[label, split]) for split in ("train", "val", "test")] + [
+            str(int((samples["label"] == label).sum()))
+        ]
         assert f"<tr><td>{label}</td><td>" + "</td><td>".join(cells) + "</td>" in page
     assert f"<tr><td>samples</td><td>{len(samples)}</td></tr>" in page
     assert f"<tr><td>genes kept (features)</td><td>{manifest['shape'][1]}</td></tr>" in page
@@ -91,9 +106,21 @@ def test_report_is_self_contained_with_captions_plots_and_data_summary(tmp_path)
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:
         dom = subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9", f"--user-data-dir={tmp_path / 'profile'}",
-             "--virtual-time-budget=10000", "--dump-dom", (tmp_path / "report.html").as_uri()],
-            capture_output=True, text=True, timeout=120, check=True,
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--proxy-server=127.0.0.1:9",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--virtual-time-budget=10000",
+                "--dump-dom",
+                (tmp_path / "report.html").as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         ).stdout
         rendered = re.sub(r"<(script|style)[^>]*>.*?</\1>", "", dom, flags=re.S)  # what the scripts built
         assert '<div id="loading-screen" style="display: none;">' in rendered

@@ -66,7 +66,12 @@ def test_every_table_and_plot_is_written(analysis):
     assert curve["n_train"].iloc[0] == pytest.approx(curve["n_train"].iloc[1] / 2, abs=0.5)
     assert curve["mean"].between(0, 1).all()
     noise = table(analysis, "noise_curve.tsv")
-    assert sorted(zip(noise["noise"], noise["level"])) == [("feature", 0.0), ("feature", 1.0), ("label", 0.0), ("label", 0.2)]
+    assert sorted(zip(noise["noise"], noise["level"])) == [
+        ("feature", 0.0),
+        ("feature", 1.0),
+        ("label", 0.0),
+        ("label", 0.2),
+    ]
     matrix = table(analysis, "group_matrix.tsv")
     assert list(zip(matrix["train"], matrix["test_group"])) == [
         (m, g) for m in ("STUDY1", "STUDY2", "all") for g in ("STUDY1", "STUDY2")
@@ -75,7 +80,9 @@ def test_every_table_and_plot_is_written(analysis):
     transfer = table(analysis, "transfer.tsv")
     assert transfer[["source", "target", "fraction"]].values.tolist() == [["STUDY1", "STUDY2", 0.5]]
     assert transfer["fine_tuned_n_train"].iloc[0] == transfer["scratch_n_train"].iloc[0]
-    assert transfer["source_only"].iloc[0] == matrix.set_index(["train", "test_group"]).loc[("STUDY1", "STUDY2"), "value"]
+    assert (
+        transfer["source_only"].iloc[0] == matrix.set_index(["train", "test_group"]).loc[("STUDY1", "STUDY2"), "value"]
+    )
 
 
 def test_shared_trials_run_once(analysis):
@@ -101,7 +108,9 @@ def test_fine_tuning_starts_from_the_source_groups_model(analysis):
 
 def test_autoencoder_row_is_its_trials_test_score(analysis):
     rows = table(analysis, "representation.tsv").set_index("method")
-    metrics = json.loads((analysis / "results" / "trials" / rows.loc["autoencoder", "trial"] / "metrics.json").read_text())
+    metrics = json.loads(
+        (analysis / "results" / "trials" / rows.loc["autoencoder", "trial"] / "metrics.json").read_text()
+    )
     assert rows.loc["autoencoder", "mse"] == pytest.approx(metrics["metrics"]["test_mse"], rel=1e-6)
     assert rows.loc["autoencoder", "correlation"] == pytest.approx(metrics["metrics"]["test_correlation"], rel=1e-5)
     assert rows.loc["pca", "latent_dim"] == 3

@@ -18,7 +18,17 @@ pytestmark = pytest.mark.workflow
 CONFIG = {
     "data": {
         "source": "synthetic",
-        "synthetic": {"variant": "tox21", "n_compounds": 90, "n_descriptors": 8, "n_fingerprint_bits": 200, "n_scaffolds": 5, "n_toxicophores": 3, "n_tasks": 1, "active_fraction": 0.3, "seed": 2},
+        "synthetic": {
+            "variant": "tox21",
+            "n_compounds": 90,
+            "n_descriptors": 8,
+            "n_fingerprint_bits": 200,
+            "n_scaffolds": 5,
+            "n_toxicophores": 3,
+            "n_tasks": 1,
+            "active_fraction": 0.3,
+            "seed": 2,
+        },
         "normalization": "standard_deviation",
         "transform": "none",
         "features": "descriptors",
@@ -26,7 +36,14 @@ CONFIG = {
         "labels": {"encoding": "one_hot", "classes": None},
         "splits": {"test_fraction": 0.2, "val_fraction": 0.2, "n_folds": 3, "seed": 7},
     },
-    "model": {"model": "dense", "task": "classification", "dense": [8], "epochs": 1, "batch_size": 32, "scaling": "none"},
+    "model": {
+        "model": "dense",
+        "task": "classification",
+        "dense": [8],
+        "epochs": 1,
+        "batch_size": 32,
+        "scaling": "none",
+    },
     "hpo": {
         "method": "grid",
         "objective": {"metric": "val_auc", "direction": "maximize"},
@@ -47,18 +64,27 @@ def test_each_prep_variant_is_one_job_with_its_own_block(tmp_path):
     targets = [f"results/data/prepared/{prep}/manifest.json" for prep in variants]
     snakemake(tmp_path, config_path, *targets)  # data only: no training
 
-    raw = pd.read_parquet(tmp_path / "results" / "raw" / "synthetic" / "tox21" / "matrix.parquet").set_index("compound_id")
+    raw = pd.read_parquet(tmp_path / "results" / "raw" / "synthetic" / "tox21" / "matrix.parquet").set_index(
+        "compound_id"
+    )
     for prep, data in variants.items():
         directory = tmp_path / "results" / "data" / "prepared" / prep
         matrix = np.load(directory / "matrix.npy")
         features = pd.read_parquet(directory / "features.parquet")
         samples = pd.read_parquet(directory / "samples.parquet")
         manifest = json.loads((directory / "manifest.json").read_text())
-        block = [c for c in raw.columns if c.startswith({"similarities": ("TOXSIM", "SCAFSIM"), "ecfp4": ("ECFP",)}[data["features"]])]
+        block = [
+            c
+            for c in raw.columns
+            if c.startswith({"similarities": ("TOXSIM", "SCAFSIM"), "ecfp4": ("ECFP",)}[data["features"]])
+        ]
         kept = [c for c in block if (raw[c] != 0).sum() >= 5]
         assert matrix.shape == (90, len(kept)) == tuple(manifest["shape"])
         assert list(features["feature_id"]) == kept and set(features["block"]) == {data["features"]}
-        assert manifest["preparation"]["normalization"] == "sqrt" and manifest["preparation"]["features"] == data["features"]
+        assert (
+            manifest["preparation"]["normalization"] == "sqrt"
+            and manifest["preparation"]["features"] == data["features"]
+        )
         assert samples.groupby("group")["split"].nunique().max() == 1  # scaffolds never straddle splits
         # sign(z) sqrt(|z|), z fitted on the training rows
         train = (samples["split"] == "train").to_numpy()

@@ -24,7 +24,12 @@ def test_seed_ensemble_and_mc_dropout_of_a_classifier(tmp_path):
     members = pd.read_csv(uq / "members.tsv", sep="\t")
     assert members["status"].tolist() == ["ok"] * 3 and members["rng_seed"].nunique() == 3
     for tid in members["trial_id"]:
-        assert json.loads((tmp_path / "results/trials" / tid / "params.json").read_text())["role"] == {"kind": "member", "train": ["train"], "eval": "val", "predict": ["test"]}
+        assert json.loads((tmp_path / "results/trials" / tid / "params.json").read_text())["role"] == {
+            "kind": "member",
+            "train": ["train"],
+            "eval": "val",
+            "predict": ["test"],
+        }
     summary = pd.read_csv(uq / "summary.tsv", sep="\t").set_index(["method", "split", "metric"])["value"]
     predictions = pd.read_parquet(uq / "predictions.parquet")
     assert set(predictions["method"]) == {"ensemble", "mc_dropout"}
@@ -42,14 +47,31 @@ def test_seed_ensemble_and_mc_dropout_of_a_classifier(tmp_path):
         assert (uq / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # one more member: only its trial runs; the others are shared by id
     config["uq"]["members"] = 4
-    assert planned_jobs(snakemake(tmp_path, write_config(tmp_path / "config.yaml", config), "-n", "uq")).get("train_trial") == 1
+    assert (
+        planned_jobs(snakemake(tmp_path, write_config(tmp_path / "config.yaml", config), "-n", "uq")).get("train_trial")
+        == 1
+    )
 
 
 def test_gaussian_head_ensemble_on_drug_responses_recalibrates_its_intervals(tmp_path):
     config = tiny_config(data={"source": "synthetic", "normalization": "none"})
     config["data"]["synthetic"] = {"variant": "drug_response", "n_cell_lines": 20, "n_drugs": 12, "seed": 4}
-    config["model"] = {"model": "dense", "task": "regression", "dense": [16], "dropout": 0.0, "optimizer": "adam", "learning_rate": 0.01, "batch_size": 64, "epochs": 8, "scaling": "standard"}
-    config["hpo"] = {"method": "grid", "objective": {"metric": "val_mse", "direction": "minimize"}, "space": {"learning_rate": [0.01]}}
+    config["model"] = {
+        "model": "dense",
+        "task": "regression",
+        "dense": [16],
+        "dropout": 0.0,
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "batch_size": 64,
+        "epochs": 8,
+        "scaling": "standard",
+    }
+    config["hpo"] = {
+        "method": "grid",
+        "objective": {"metric": "val_mse", "direction": "minimize"},
+        "space": {"learning_rate": [0.01]},
+    }
     config["uq"] = {"members": 2, "model": {"regression_head": "gaussian"}, "levels": [0.5, 0.9]}
     snakemake(tmp_path, write_config(tmp_path / "config.yaml", config), "uq")
 
@@ -62,7 +84,10 @@ def test_gaussian_head_ensemble_on_drug_responses_recalibrates_its_intervals(tmp
     assert (intervals["val_picp"] >= 0).all()
     # recalibrated on val: the val rows are covered at least at each level by construction, so
     # the test coverage moves towards the level
-    assert (abs(intervals["test_picp_recalibrated"] - intervals["level"]) <= abs(intervals["test_picp"] - intervals["level"]) + 0.1).all()
+    assert (
+        abs(intervals["test_picp_recalibrated"] - intervals["level"])
+        <= abs(intervals["test_picp"] - intervals["level"]) + 0.1
+    ).all()
     summary = pd.read_csv(uq / "summary.tsv", sep="\t").set_index(["method", "split", "metric"])["value"]
     test = predictions[predictions["split"] == "test"]
     assert summary["ensemble", "test", "mean_epistemic"] == pytest.approx(test["epistemic"].mean(), rel=1e-9)

@@ -102,7 +102,9 @@ def test_aggregate_and_final_evaluation(study):
     assert metrics["role"] == "final" and metrics["status"] == "ok"
     predictions = pd.read_parquet(final / "predictions.parquet")
     assert set(predictions["split"]) == {"test"}
-    assert metrics["metrics"]["test_accuracy"] == pytest.approx(float(np.mean(predictions["pred_code"] == predictions["label_code"])))
+    assert metrics["metrics"]["test_accuracy"] == pytest.approx(
+        float(np.mean(predictions["pred_code"] == predictions["label_code"]))
+    )
     assert 0 < metrics["metrics"]["test_majority_accuracy"] < 1
     spec = json.loads((final / "params.json").read_text())
     assert spec["params"] == best["params"] and spec["role"]["train"] == ["train", "val"]
@@ -138,7 +140,11 @@ def test_changing_an_input_file_reruns_everything_downstream(study, tmp_path):
     """The same pipeline on the user's own files: a changed counts file re-runs all after it."""
     inputs = tmp_path / "inputs"
     shutil.copytree(study / "results" / "raw" / "synthetic", inputs)
-    files = {"counts": str(inputs / "counts.tsv.gz"), "genes": str(inputs / "genes.tsv"), "samples": str(inputs / "samples.tsv")}
+    files = {
+        "counts": str(inputs / "counts.tsv.gz"),
+        "genes": str(inputs / "genes.tsv"),
+        "samples": str(inputs / "samples.tsv"),
+    }
     config = write_config(tmp_path / "config.yaml", tiny_config(data={"source": "counts", "files": files}))
     snakemake(tmp_path, config)
     assert planned_jobs(snakemake(tmp_path, config, "-n")) == {}

@@ -51,7 +51,15 @@ def test_candle_nt3_files_keep_their_test_file_as_the_test_split(tmp_path):
     np.savetxt(tmp_path / "nt3_train.csv", train, delimiter=",", fmt="%g")
     np.savetxt(tmp_path / "nt3_test.csv", test, delimiter=",", fmt="%g")
     files = {"train": str(tmp_path / "nt3_train.csv"), "test": str(tmp_path / "nt3_test.csv"), "layout": "nt3"}
-    config = tiny_config(data={"source": "candle", "files": files, "normalization": "none", "transform": "none", "filters": {"min_nonzero_samples": 0, "top_variance": None}})
+    config = tiny_config(
+        data={
+            "source": "candle",
+            "files": files,
+            "normalization": "none",
+            "transform": "none",
+            "filters": {"min_nonzero_samples": 0, "top_variance": None},
+        }
+    )
     matrix, samples, features, manifest = run_data(tmp_path, config)
 
     assert samples["sample_id"][samples["split"] == "test"].tolist() == [f"test_{i}" for i in range(8)]
@@ -73,8 +81,14 @@ def test_counts_with_a_gtf_use_union_exon_lengths(tmp_path, cohort):
         lines.append(f"chr1\tsyn\texon\t1\t{gene.length // 2 + 10}\t.\t+\t.\t{attributes}")
         lines.append(f"chr1\tsyn\texon\t{gene.length // 2}\t{gene.length}\t.\t+\t.\t{attributes}")
     (tmp_path / "genes.gtf").write_text("\n".join(lines) + "\n")
-    files = {"counts": str(tmp_path / "counts.tsv.gz"), "genes": str(tmp_path / "genes.gtf"), "samples": str(tmp_path / "samples.tsv")}
-    config = tiny_config(data={"source": "counts", "files": files, "filters": {"min_nonzero_samples": 0, "top_variance": None}})
+    files = {
+        "counts": str(tmp_path / "counts.tsv.gz"),
+        "genes": str(tmp_path / "genes.gtf"),
+        "samples": str(tmp_path / "samples.tsv"),
+    }
+    config = tiny_config(
+        data={"source": "counts", "files": files, "filters": {"min_nonzero_samples": 0, "top_variance": None}}
+    )
     matrix, samples, features, _ = run_data(tmp_path, config)
 
     lengths = cohort.genes.set_index("gene_id")["length"]
@@ -93,9 +107,15 @@ def test_a_normalized_matrix_with_a_gene_list(tmp_path, cohort):
     values.reset_index().to_csv(tmp_path / "matrix.csv", index=False)
     keep = cohort.genes["gene_id"].iloc[[3, 10, 11, 40]].tolist()
     (tmp_path / "landmarks.txt").write_text("# landmark genes\n" + "\n".join(keep + ["NOT_A_GENE"]) + "\n")
-    files = {"matrix": str(tmp_path / "matrix.csv"), "samples": str(tmp_path / "samples.tsv"), "orientation": "samples_by_genes"}
+    files = {
+        "matrix": str(tmp_path / "matrix.csv"),
+        "samples": str(tmp_path / "samples.tsv"),
+        "orientation": "samples_by_genes",
+    }
     filters = {"min_nonzero_samples": 0, "top_variance": None, "gene_list": str(tmp_path / "landmarks.txt")}
-    config = tiny_config(data={"source": "matrix", "files": files, "normalization": "none", "transform": "none", "filters": filters})
+    config = tiny_config(
+        data={"source": "matrix", "files": files, "normalization": "none", "transform": "none", "filters": filters}
+    )
     matrix, samples, features, _ = run_data(tmp_path, config)
 
     assert features["feature_id"].tolist() == keep
@@ -106,7 +126,14 @@ def test_a_normalized_matrix_with_a_gene_list(tmp_path, cohort):
 
 def test_tc1_cohort_trains_with_a_hamming3_code(tmp_path):
     config = tiny_config(data={"labels": {"encoding": "hamming3"}})
-    config["data"]["synthetic"] = {"variant": "tc1", "n_types": 3, "samples_per_type": 16, "n_genes": 200, "markers_per_type": 15, "seed": 2}
+    config["data"]["synthetic"] = {
+        "variant": "tc1",
+        "n_types": 3,
+        "samples_per_type": 16,
+        "n_genes": 200,
+        "markers_per_type": 15,
+        "seed": 2,
+    }
     config["data"]["sample_sheet"]["group_column"] = "patient_id"
     config["model"].update({"model": "tc1", "epochs": 2})
     config["hpo"]["space"] = {"learning_rate": [0.01]}
@@ -127,7 +154,11 @@ def test_negative_count_stops_with_the_file_and_cell_named(tmp_path, cohort):
     counts = cohort.counts.reset_index()
     counts.iloc[4, 7] = -3
     counts.to_csv(tmp_path / "counts.tsv", sep="\t", index=False)
-    files = {"counts": str(tmp_path / "counts.tsv"), "genes": str(tmp_path / "genes.tsv"), "samples": str(tmp_path / "samples.tsv")}
+    files = {
+        "counts": str(tmp_path / "counts.tsv"),
+        "genes": str(tmp_path / "genes.tsv"),
+        "samples": str(tmp_path / "samples.tsv"),
+    }
     config = write_config(tmp_path / "config.yaml", tiny_config(data={"source": "counts", "files": files}))
     result = snakemake(tmp_path, config, "data", check=False)
 
@@ -149,10 +180,31 @@ def test_normalizing_values_that_are_not_counts_is_a_config_error(tmp_path):
 
 def test_drug_response_study_joins_by_index_and_reports_unprofiled(tmp_path):
     config = tiny_config(data={"source": "synthetic", "normalization": "none"})
-    config["data"]["synthetic"] = {"variant": "drug_response", "n_cell_lines": 20, "n_drugs": 12, "n_unprofiled_cell_lines": 2, "n_unprofiled_drugs": 1, "seed": 4}
+    config["data"]["synthetic"] = {
+        "variant": "drug_response",
+        "n_cell_lines": 20,
+        "n_drugs": 12,
+        "n_unprofiled_cell_lines": 2,
+        "n_unprofiled_drugs": 1,
+        "seed": 4,
+    }
     config["data"]["drug_response"] = {"group": "cell_line"}
-    config["model"] = {"model": "dense", "task": "regression", "dense": [32, 16], "dropout": 0.0, "optimizer": "adam", "learning_rate": 0.003, "batch_size": 64, "epochs": 20, "scaling": "standard"}
-    config["hpo"] = {"method": "grid", "objective": {"metric": "val_mse", "direction": "minimize"}, "space": {"learning_rate": [0.003, 0.01]}}
+    config["model"] = {
+        "model": "dense",
+        "task": "regression",
+        "dense": [32, 16],
+        "dropout": 0.0,
+        "optimizer": "adam",
+        "learning_rate": 0.003,
+        "batch_size": 64,
+        "epochs": 20,
+        "scaling": "standard",
+    }
+    config["hpo"] = {
+        "method": "grid",
+        "objective": {"metric": "val_mse", "direction": "minimize"},
+        "space": {"learning_rate": [0.003, 0.01]},
+    }
     snakemake(tmp_path, write_config(tmp_path / "config.yaml", config))
 
     directory = prepared_dir(tmp_path)

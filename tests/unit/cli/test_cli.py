@@ -32,7 +32,9 @@ def expected_trial_id(params: dict, role: dict, data: str) -> str:
 
 def candle(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-m", "candle_lib", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "candle_lib", *args], capture_output=True, text=True, cwd=REPO, env=env, timeout=300
+    )
 
 
 # --------------------------------------------------------------------------- candle params
@@ -43,7 +45,10 @@ def test_params_prints_the_resolved_json(capsys):
     out, err = capsys.readouterr()
     assert code == 0
     assert json.loads(out) == {**NT3_DEFAULTS, "epochs": 3, "dropout": 0.2}
-    assert "[Global_Params] classes = 2 is ignored: the number of classes comes from the prepared dataset's labels" in err.splitlines()
+    assert (
+        "[Global_Params] classes = 2 is ignored: the number of classes comes from the prepared dataset's labels"
+        in err.splitlines()
+    )
     assert len(err.splitlines()) == 15
 
 
@@ -75,10 +80,22 @@ def test_params_from_p1b1(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["params", "--params", "missing.txt"], "candle: error: missing.txt: cannot read CANDLE parameter file: No such file or directory"),
-        (["params", "--set", "epochs=0"], "candle: error: --set: epochs: 0 is outside [1, inf] (maximum number of epochs)"),
-        (["params", "--set", "epochs=__import__('os')"], "candle: error: --set: epochs: \"__import__('os')\" is neither a Python literal"),
-        (["trial", "--data", "no/such/prep-1", "--out", "out"], "candle: error: no/such/prep-1: no such prepared dataset directory"),
+        (
+            ["params", "--params", "missing.txt"],
+            "candle: error: missing.txt: cannot read CANDLE parameter file: No such file or directory",
+        ),
+        (
+            ["params", "--set", "epochs=0"],
+            "candle: error: --set: epochs: 0 is outside [1, inf] (maximum number of epochs)",
+        ),
+        (
+            ["params", "--set", "epochs=__import__('os')"],
+            "candle: error: --set: epochs: \"__import__('os')\" is neither a Python literal",
+        ),
+        (
+            ["trial", "--data", "no/such/prep-1", "--out", "out"],
+            "candle: error: no/such/prep-1: no such prepared dataset directory",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
@@ -137,19 +154,37 @@ def test_a_failed_trial_exits_1(tiny_prepared, tmp_path, monkeypatch, capsys):
 
 
 def test_trial_from_a_candle_ini(tiny_prepared, tmp_path):
-    result = candle("trial", "--data", str(tiny_prepared), "--params", str(NT3_INI), *TINY_CONV, "--out", str(tmp_path), "--threads", "1")
+    result = candle(
+        "trial",
+        "--data",
+        str(tiny_prepared),
+        "--params",
+        str(NT3_INI),
+        *TINY_CONV,
+        "--out",
+        str(tmp_path),
+        "--threads",
+        "1",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     params = {**NT3_DEFAULTS, "conv": [4, 5, 1], "pool": [2], "dense": [8], "epochs": 2}
     trial_dir = tmp_path / expected_trial_id(params, HOLDOUT, "prep-00000000")
     assert result.stdout.startswith(f"trial {trial_dir.name} ok: val_loss=")
     assert result.stdout.endswith(f"; results in {trial_dir}\n")
-    assert json.loads((trial_dir / "params.json").read_text()) == {"params": params, "role": HOLDOUT, "data": "prep-00000000"}
+    assert json.loads((trial_dir / "params.json").read_text()) == {
+        "params": params,
+        "role": HOLDOUT,
+        "data": "prep-00000000",
+    }
     metrics = json.loads((trial_dir / "metrics.json").read_text())
     assert (metrics["status"], metrics["epochs_run"], metrics["role"], metrics["threads"]) == ("ok", 2, "holdout", 1)
     assert len(pd.read_csv(trial_dir / "history.csv")) == 2
     log = (trial_dir / "trial.log").read_text().splitlines()
     assert log[0] == f"parameters: defaults < {NT3_INI} < --set conv=[4, 5, 1] pool=[2] dense=[8] epochs=2"
-    assert "[Global_Params] add_noise = False is ignored: CANDLE's noise injection is not implemented here (False is the only value accepted)" in log
+    assert (
+        "[Global_Params] add_noise = False is ignored: CANDLE's noise injection is not implemented here (False is the only value accepted)"
+        in log
+    )
     assert sum(" is ignored: " in line for line in log) == 15
 
 

@@ -84,7 +84,13 @@ def test_non_numeric_cell_names_file_row_and_column(tmp_path):
     lines[1] = ",".join(cells)
     train.write_text("\n".join(lines) + "\n")
     message = message_of(read_candle_xy, train, save_csv(tmp_path / "test.csv", TEST))
-    assert str(train) in message and "line 2" in message and "column 3" in message and "'high'" in message and "f1" in message
+    assert (
+        str(train) in message
+        and "line 2" in message
+        and "column 3" in message
+        and "'high'" in message
+        and "f1" in message
+    )
 
 
 def test_non_integer_label(tmp_path):
@@ -189,7 +195,13 @@ def test_p1b_non_numeric_cell_names_row_and_gene(tmp_path):
     frame.loc[2, "ENSG02.4"] = "n/d"  # line 4, column 4
     path = save_p1b(tmp_path / "train.csv", frame)
     message = message_of(read_candle_p1b, path)
-    assert str(path) in message and "line 4" in message and "column 4" in message and "ENSG02.4" in message and "'n/d'" in message
+    assert (
+        str(path) in message
+        and "line 4" in message
+        and "column 4" in message
+        and "ENSG02.4" in message
+        and "'n/d'" in message
+    )
 
 
 def test_p1b_missing_value_and_missing_label(tmp_path):

@@ -74,7 +74,12 @@ def splits_table() -> pd.DataFrame:
 
 def prepare(options=OPTIONS, data=None, group_column="patient"):
     return prepare_matrix(
-        data or count_data(), splits_table(), options, id_column="sample_id", label_column="label", group_column=group_column
+        data or count_data(),
+        splits_table(),
+        options,
+        id_column="sample_id",
+        label_column="label",
+        group_column=group_column,
     )
 
 

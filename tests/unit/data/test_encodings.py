@@ -224,7 +224,9 @@ def test_l1_and_l2_agree_on_outputs_in_unit_interval():
             l2 = decode(encoding, y, n, distance="l2")
             np.testing.assert_array_equal(l1, l2)
             # independent brute force: nearest codeword in L1, first on ties
-            expected = [min(range(n), key=lambda c: (sum(abs(yi - wi) for yi, wi in zip(row, book[c])), c)) for row in y]
+            expected = [
+                min(range(n), key=lambda c: (sum(abs(yi - wi) for yi, wi in zip(row, book[c])), c)) for row in y
+            ]
             np.testing.assert_array_equal(l1, expected)
 
 
@@ -271,7 +273,9 @@ def test_check_labels_names_the_first_bad_sample_and_row():
 
 
 def test_check_labels_without_ids_names_the_row():
-    with pytest.raises(CandleInputError, match=r"^labels\.txt: data row 2: label 'x' is not one of the declared classes \['a', 'b'\]$"):
+    with pytest.raises(
+        CandleInputError, match=r"^labels\.txt: data row 2: label 'x' is not one of the declared classes \['a', 'b'\]$"
+    ):
         check_labels(["a", "x", "b"], ["a", "b"], "labels.txt")
 
 

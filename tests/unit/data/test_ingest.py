@@ -33,7 +33,9 @@ GENES = pd.DataFrame(
     }
 )
 # Sample-sheet order S3, S1, S2.
-SHEET = pd.DataFrame({"sample_id": ["S3", "S1", "S2"], "label": ["tumor", "normal", "tumor"], "patient": ["P2", "P1", "P1"]})
+SHEET = pd.DataFrame(
+    {"sample_id": ["S3", "S1", "S2"], "label": ["tumor", "normal", "tumor"], "patient": ["P2", "P1", "P1"]}
+)
 # Expected matrix: rows S3, S1, S2 ; columns G1, G2, G3.
 EXPECTED = np.array([[3, 30, 300], [1, 10, 100], [2, 20, 200]])
 
@@ -310,7 +312,9 @@ def test_duplicated_sample_in_counts_header(inputs, tmp_path):
     counts.write_text("gene_id\tS1\tS2\tS3\tS1\nG1\t1\t2\t3\t4\nG2\t1\t2\t3\t4\nG3\t1\t2\t3\t4\n")
     _, g, s = inputs()
     message = message_of(counts, g, s)
-    assert str(counts) in message and "sample id 'S1' appears more than once" in message and "columns 2 and 5" in message
+    assert (
+        str(counts) in message and "sample id 'S1' appears more than once" in message and "columns 2 and 5" in message
+    )
 
 
 def test_duplicated_gene_in_counts(inputs):
@@ -421,15 +425,21 @@ def write_matrix(path: Path, frame: pd.DataFrame = MATRIX, orientation: str = "s
     return write_table_file(path, out, index=True)
 
 
-@pytest.mark.parametrize("orientation", ["samples_by_genes", "genes_by_samples", "samples_by_features", "features_by_samples"])
+@pytest.mark.parametrize(
+    "orientation", ["samples_by_genes", "genes_by_samples", "samples_by_features", "features_by_samples"]
+)
 @pytest.mark.parametrize("name", ["m.tsv", "m.csv.gz", "m.parquet"])
 def test_ingest_matrix(tmp_path, orientation, name):
     layout = "genes_by_samples" if orientation in ("genes_by_samples", "features_by_samples") else "samples_by_genes"
     m = write_matrix(tmp_path / name, orientation=layout)
     s = write_table_file(tmp_path / "s.csv", SHEET, index=False)
-    values, samples, features = ingest_matrix(m, s, orientation=orientation, id_column="sample_id", label_column="label", group_column="patient")
+    values, samples, features = ingest_matrix(
+        m, s, orientation=orientation, id_column="sample_id", label_column="label", group_column="patient"
+    )
     assert values.dtype == np.float32
-    np.testing.assert_array_equal(values, np.array([[-2.0, 8.0], [0.5, 3.25], [1.5, 0.0]], dtype=np.float32))  # S3, S1, S2
+    np.testing.assert_array_equal(
+        values, np.array([[-2.0, 8.0], [0.5, 3.25], [1.5, 0.0]], dtype=np.float32)
+    )  # S3, S1, S2
     assert samples["sample_id"].tolist() == ["S3", "S1", "S2"]
     assert samples["patient"].tolist() == ["P2", "P1", "P1"]
     assert features["feature_id"].tolist() == ["F1", "F2"]

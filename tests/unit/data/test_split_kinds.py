@@ -114,7 +114,9 @@ def test_fixed_test_with_groups():
     # a patient with one sample in the given test file and one outside is an error
     straddle = fixed.copy()
     straddle[2] = True  # p1-0 in test, p1-1 not
-    with pytest.raises(CandleInputError, match=r"group 'p1' has samples in the fixed test part and outside it \(e\.g\. sample 'p1-1'\)"):
+    with pytest.raises(
+        CandleInputError, match=r"group 'p1' has samples in the fixed test part and outside it \(e\.g\. sample 'p1-1'\)"
+    ):
         assign_splits(ids, labels, groups, fixed_test=straddle)
 
 

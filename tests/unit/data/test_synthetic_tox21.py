@@ -14,23 +14,35 @@ from candle_lib.data.synthetic_tox21 import FEATURE_BLOCKS, TOX21_TASKS, synthet
 
 @pytest.fixture(scope="module")
 def tox():
-    return synthetic_tox21(n_compounds=400, n_fingerprint_bits=512, n_descriptors=20, n_scaffolds=6, n_toxicophores=6, n_tasks=2, seed=3)
+    return synthetic_tox21(
+        n_compounds=400, n_fingerprint_bits=512, n_descriptors=20, n_scaffolds=6, n_toxicophores=6, n_tasks=2, seed=3
+    )
 
 
 def test_same_seed_same_set_other_seed_other_set(tox):
-    again = synthetic_tox21(n_compounds=400, n_fingerprint_bits=512, n_descriptors=20, n_scaffolds=6, n_toxicophores=6, n_tasks=2, seed=3)
+    again = synthetic_tox21(
+        n_compounds=400, n_fingerprint_bits=512, n_descriptors=20, n_scaffolds=6, n_toxicophores=6, n_tasks=2, seed=3
+    )
     for name in ("compounds", "descriptors", "similarities", "fingerprints", "labels"):
         pd.testing.assert_frame_equal(getattr(tox, name), getattr(again, name))
     assert tox.informative == again.informative
-    other = synthetic_tox21(n_compounds=400, n_fingerprint_bits=512, n_descriptors=20, n_scaffolds=6, n_toxicophores=6, n_tasks=2, seed=4)
+    other = synthetic_tox21(
+        n_compounds=400, n_fingerprint_bits=512, n_descriptors=20, n_scaffolds=6, n_toxicophores=6, n_tasks=2, seed=4
+    )
     assert not tox.fingerprints.equals(other.fingerprints)
 
 
 def test_shapes_names_and_types(tox):
     assert list(tox.compounds.columns) == ["compound_id", "scaffold", "label"]
     assert tox.compounds["compound_id"].tolist()[:2] == ["TOX00001", "TOX00002"]
-    assert tox.descriptors.shape == (400, 20) and tox.descriptors.columns[0] == "DESC0001" and tox.descriptors.columns[-1] == "DESC0020"
-    assert list(tox.similarities.columns) == [f"TOXSIM{t:02d}" for t in range(1, 7)] + [f"SCAFSIM{s:02d}" for s in range(1, 7)]
+    assert (
+        tox.descriptors.shape == (400, 20)
+        and tox.descriptors.columns[0] == "DESC0001"
+        and tox.descriptors.columns[-1] == "DESC0020"
+    )
+    assert list(tox.similarities.columns) == [f"TOXSIM{t:02d}" for t in range(1, 7)] + [
+        f"SCAFSIM{s:02d}" for s in range(1, 7)
+    ]
     assert tox.fingerprints.shape == (400, 512) and tox.fingerprints.columns[-1] == "ECFP0512"
     assert list(tox.labels.columns) == list(TOX21_TASKS[:2]) == ["NR-AR", "NR-AR-LBD"]
     assert tox.descriptors.dtypes.eq(np.float32).all() and tox.similarities.dtypes.eq(np.float32).all()
@@ -62,7 +74,10 @@ def test_similarities_lie_in_unit_interval_and_flag_toxicophores(tox):
     toxsims = [f for f in tox.informative[task] if f.startswith("TOXSIM")]
     assert len(toxsims) == 2
     active = tox.labels[task].to_numpy() == 1
-    assert tox.similarities.loc[active, toxsims].sum(axis=1).mean() > 2 * tox.similarities.loc[~active, toxsims].sum(axis=1).mean()
+    assert (
+        tox.similarities.loc[active, toxsims].sum(axis=1).mean()
+        > 2 * tox.similarities.loc[~active, toxsims].sum(axis=1).mean()
+    )
 
 
 def test_prevalence_is_exact(tox):
@@ -74,7 +89,9 @@ def test_prevalence_is_exact(tox):
 def test_informative_features_predict_the_label(tox):
     train, test = slice(0, 300), slice(300, 400)
     for task, features in tox.informative.items():
-        matrix = pd.concat([tox.descriptors, tox.similarities, tox.fingerprints], axis=1)[list(features)].to_numpy(dtype=float)
+        matrix = pd.concat([tox.descriptors, tox.similarities, tox.fingerprints], axis=1)[list(features)].to_numpy(
+            dtype=float
+        )
         matrix = (matrix - matrix[train].mean(axis=0)) / (matrix[train].std(axis=0) + 1e-9)
         y = tox.labels[task].to_numpy()
         model = LogisticRegression(max_iter=1000).fit(matrix[train], y[train])

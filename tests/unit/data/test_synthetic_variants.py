@@ -89,7 +89,9 @@ def test_tc1_defaults_six_balanced_types():
     assert sorted(cohort.samples["label"].value_counts().to_dict().items()) == sorted(
         (name, 4) for name in TC1_TYPE_NAMES[:6]
     )
-    named = synthetic_tc1_cohort(n_types=3, samples_per_type=2, type_names=["a", "b", "c"], n_genes=50, markers_per_type=3)
+    named = synthetic_tc1_cohort(
+        n_types=3, samples_per_type=2, type_names=["a", "b", "c"], n_genes=50, markers_per_type=3
+    )
     assert set(named.samples["label"]) == {"a", "b", "c"}
     many = synthetic_tc1_cohort(n_types=20, samples_per_type=1, n_genes=400, markers_per_type=5)
     assert set(many.samples["label"]) == {f"TYPE{k:02d}" for k in range(1, 21)}

@@ -58,13 +58,21 @@ def test_a_constant_feature_becomes_zero_and_unknown_methods_fail():
 
 @pytest.fixture(scope="module")
 def compounds():
-    return synthetic_tox21(n_compounds=80, n_descriptors=8, n_fingerprint_bits=200, n_scaffolds=4, n_toxicophores=3, n_tasks=1, seed=5)
+    return synthetic_tox21(
+        n_compounds=80, n_descriptors=8, n_fingerprint_bits=200, n_scaffolds=4, n_toxicophores=3, n_tasks=1, seed=5
+    )
 
 
 @pytest.fixture(scope="module")
 def ingested(compounds):
     matrix, features = compounds.feature_matrix()
-    samples = pd.DataFrame({"sample_id": compounds.compounds["compound_id"], "label": compounds.compounds["label"], "group": compounds.compounds["scaffold"]})
+    samples = pd.DataFrame(
+        {
+            "sample_id": compounds.compounds["compound_id"],
+            "label": compounds.compounds["label"],
+            "group": compounds.compounds["scaffold"],
+        }
+    )
     return CountData(matrix, samples, features.rename(columns={"feature_id": "gene_id"}))
 
 
@@ -75,8 +83,20 @@ def splits_of(ingested):
 
 
 def prepare(ingested, **options):
-    base = {"normalization": "standard_deviation", "transform": "none", "filters": {"min_nonzero_samples": 0}, "labels": {"encoding": "one_hot"}}
-    return prepare_matrix(ingested, splits_of(ingested), {**base, **options}, id_column="sample_id", label_column="label", group_column="group")
+    base = {
+        "normalization": "standard_deviation",
+        "transform": "none",
+        "filters": {"min_nonzero_samples": 0},
+        "labels": {"encoding": "one_hot"},
+    }
+    return prepare_matrix(
+        ingested,
+        splits_of(ingested),
+        {**base, **options},
+        id_column="sample_id",
+        label_column="label",
+        group_column="group",
+    )
 
 
 @pytest.mark.parametrize("block", ["descriptors", "similarities", "ecfp4"])
@@ -89,7 +109,11 @@ def test_each_block_selects_its_own_columns(compounds, ingested, block):
 
 def test_no_block_means_all_three(compounds, ingested):
     matrix, _, features, _ = prepare(ingested)
-    assert matrix.shape[1] == 8 + (3 + 4) + 200 and list(features["block"].unique()) == ["descriptors", "similarities", "ecfp4"]
+    assert matrix.shape[1] == 8 + (3 + 4) + 200 and list(features["block"].unique()) == [
+        "descriptors",
+        "similarities",
+        "ecfp4",
+    ]
 
 
 def test_the_threshold_counts_raw_non_zeros_and_stats_come_from_train_rows(compounds, ingested):
@@ -131,7 +155,16 @@ def tox21_config(**data):
     config["data"].update(
         {
             "source": "synthetic",
-            "synthetic": {"variant": "tox21", "n_compounds": 60, "n_descriptors": 6, "n_fingerprint_bits": 200, "n_scaffolds": 3, "n_toxicophores": 3, "n_tasks": 1, "seed": 1},
+            "synthetic": {
+                "variant": "tox21",
+                "n_compounds": 60,
+                "n_descriptors": 6,
+                "n_fingerprint_bits": 200,
+                "n_scaffolds": 3,
+                "n_toxicophores": 3,
+                "n_tasks": 1,
+                "seed": 1,
+            },
             "normalization": "tanh",
             "transform": "none",
             "features": "ecfp4",
@@ -139,7 +172,11 @@ def tox21_config(**data):
     )
     config["data"].update(data)
     config["model"] = {"model": "dense", "task": "classification", "dense": [8]}
-    config["hpo"] = {"method": "grid", "objective": {"metric": "val_auc", "direction": "maximize"}, "space": {"learning_rate": [0.01]}}
+    config["hpo"] = {
+        "method": "grid",
+        "objective": {"metric": "val_auc", "direction": "maximize"},
+        "space": {"learning_rate": [0.01]},
+    }
     return config
 
 
@@ -166,7 +203,9 @@ def test_tox21_config_errors_name_the_key(edit, key):
         validate_config(tox21_config(**edit), SCHEMA)
 
 
-@pytest.mark.parametrize("edit, key", [({"features": "ecfp4"}, "data.features"), ({"normalization": "tanh"}, "data.normalization")])
+@pytest.mark.parametrize(
+    "edit, key", [({"features": "ecfp4"}, "data.features"), ({"normalization": "tanh"}, "data.normalization")]
+)
 def test_expression_sources_reject_the_block_options(edit, key):
     config = copy.deepcopy(default_config())
     config["data"].update(edit)

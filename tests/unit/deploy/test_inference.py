@@ -56,8 +56,18 @@ def fake_trial(directory, prepared, *, lambda_layer=False, regression=False):
     model.save(directory / "model.keras")
     scaler = fit_scaler("standard", np.asarray(data.matrix[data.rows("train")]))
     (directory / "scaler.json").write_text(scaler_to_json("standard", scaler))
-    params = resolve_params({"model": "dense", "dense": [4], "scaling": "standard", "task": "regression" if regression else "classification"})
-    write_json(directory / "params.json", trial_spec(params, role={"kind": "final", "train": ["train", "val"], "eval": "test"}, data=prepared.name))
+    params = resolve_params(
+        {
+            "model": "dense",
+            "dense": [4],
+            "scaling": "standard",
+            "task": "regression" if regression else "classification",
+        }
+    )
+    write_json(
+        directory / "params.json",
+        trial_spec(params, role={"kind": "final", "train": ["train", "val"], "eval": "test"}, data=prepared.name),
+    )
     write_json(directory / "metrics.json", {"status": "ok", "failure_reason": None})
     return directory
 
@@ -111,7 +121,11 @@ def test_a_normalized_matrix_gets_the_transform_and_the_selection(bundle, prepar
     data = load_prepared(prepared)
     counts = cohort.counts.T  # samples x genes, annotation order
     protein_coding = (cohort.genes["gene_type"] == "protein_coding").to_numpy()
-    values = pd.DataFrame(fpkm_uq(counts.to_numpy(), cohort.genes["length"].to_numpy(float), protein_coding), index=counts.index, columns=counts.columns)
+    values = pd.DataFrame(
+        fpkm_uq(counts.to_numpy(), cohort.genes["length"].to_numpy(float), protein_coding),
+        index=counts.index,
+        columns=counts.columns,
+    )
     path = tmp_path / "fpkm_uq.csv"
     values.iloc[:, ::-1].rename_axis("sample_id").reset_index().to_csv(path, index=False)
     record = read_bundle(bundle)
@@ -129,7 +143,10 @@ def test_missing_genes_are_named_with_their_number(bundle, cohort, tmp_path):
         predict_samples([bundle], path, fmt="counts")
     message = str(error.value)
     assert str(path) in message
-    assert "3 of the 200 genes the model needs (fpkm_uq reads every gene of the training) are missing from the input" in message
+    assert (
+        "3 of the 200 genes the model needs (fpkm_uq reads every gene of the training) are missing from the input"
+        in message
+    )
     assert f": {dropped[1]}, {dropped[2]}, {dropped[0]}" in message  # training order
 
 
@@ -138,14 +155,22 @@ def test_a_wrong_gene_set_is_called_so(bundle, cohort, tmp_path):
     table.index = [f"GENE{k}" for k in range(len(table))]  # e.g. symbols instead of the training's ids
     path = tmp_path / "symbols.tsv"
     write_table(path, table.rename_axis("gene_id").reset_index())
-    with pytest.raises(CandleInputError, match=r"wrong gene set: only 0 of the 200 genes the model needs .* the input's gene ids look like GENE0, GENE1, GENE10, GENE100, GENE101, \.\.\., the model's like SYNG000001"):
+    with pytest.raises(
+        CandleInputError,
+        match=r"wrong gene set: only 0 of the 200 genes the model needs .* the input's gene ids look like GENE0, GENE1, GENE10, GENE100, GENE101, \.\.\., the model's like SYNG000001",
+    ):
         predict_samples([bundle], path, fmt="counts")
 
 
 def test_other_ensembl_versions_get_a_hint():
     needed = ["ENSG00000141510.15", "ENSG00000000003.14", "ENSG00000000005.5"]
     with pytest.raises(CandleInputError) as error:
-        check_gene_set(["ENSG00000141510.16", "ENSG00000000003.14", "ENSG00000000005.5"], needed, "new.tsv", "the model's input features")
+        check_gene_set(
+            ["ENSG00000141510.16", "ENSG00000000003.14", "ENSG00000000005.5"],
+            needed,
+            "new.tsv",
+            "the model's input features",
+        )
     assert str(error.value) == (
         "new.tsv: 1 of the 3 genes the model needs (the model's input features) are missing from the input: ENSG00000141510.15; "
         "1 of the missing genes match once Ensembl version suffixes (.N) are dropped: annotate with the training's gene versions"
@@ -157,7 +182,10 @@ def test_fractional_counts_are_refused_where_they_are(bundle, cohort, tmp_path):
     table.iloc[4, 1] = 2.5
     path = tmp_path / "new.tsv"
     write_table(path, table.rename_axis("gene_id").reset_index())
-    with pytest.raises(CandleInputError, match=r"sample 'P0001-T', gene '.*': value 2.5 is not a non-negative integer read count: fractional"):
+    with pytest.raises(
+        CandleInputError,
+        match=r"sample 'P0001-T', gene '.*': value 2.5 is not a non-negative integer read count: fractional",
+    ):
         predict_samples([bundle], path, fmt="counts")
 
 
@@ -184,7 +212,9 @@ def test_a_failed_trial_is_not_exported(tmp_path, prepared, cohort):
     trial = fake_trial(tmp_path / "trial", prepared)
     write_json(trial / "metrics.json", {"status": "failed", "failure_reason": "loss is NaN"})
     with pytest.raises(CandleInputError, match=r"the trial failed \(loss is NaN\)"):
-        export_bundle(trial, prepared, tmp_path / "g.parquet", tmp_path / "bundle", source="synthetic", ingested="counts")
+        export_bundle(
+            trial, prepared, tmp_path / "g.parquet", tmp_path / "bundle", source="synthetic", ingested="counts"
+        )
 
 
 def test_counts_for_a_model_of_normalized_values_are_refused(bundle, cohort, tmp_path):

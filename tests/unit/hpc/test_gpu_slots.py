@@ -80,7 +80,9 @@ def test_detect_gpus_from_driver_files(tmp_path, monkeypatch):
     amd = tmp_path / "amd"
     for node, simd in enumerate([0, 440, 440]):  # a CPU agent, then two GCDs
         (amd / f"sys/class/kfd/kfd/topology/nodes/{node}").mkdir(parents=True)
-        (amd / f"sys/class/kfd/kfd/topology/nodes/{node}/properties").write_text(f"cpu_cores_count 8\nsimd_count {simd}\n")
+        (amd / f"sys/class/kfd/kfd/topology/nodes/{node}/properties").write_text(
+            f"cpu_cores_count 8\nsimd_count {simd}\n"
+        )
     assert detect_gpus(str(amd)) == GpuInventory(2, "amd")
     monkeypatch.setenv("CANDLE_GPU_COUNT", "8:amd")
     assert detect_gpus(str(tmp_path)) == GpuInventory(8, "amd")

@@ -29,7 +29,9 @@ def test_dense_classifier_count_input_dropout_and_l2():
 def test_dense_regressor_has_a_linear_output():
     from candle_lib.models import build_model
 
-    model = build_model(resolve_params({"model": "dense", "dense": [4]}), n_features=5, n_outputs=1, output_activation="linear")
+    model = build_model(
+        resolve_params({"model": "dense", "dense": [4]}), n_features=5, n_outputs=1, output_activation="linear"
+    )
     assert model.get_layer("outputs").activation.__name__ == "linear"
     assert trainable(model) == (5 * 4 + 4) + (4 + 1)
 
@@ -48,7 +50,9 @@ def test_tc1_takes_its_class_count_from_the_data():
 def test_p1b1_autoencoder_counts(vae):
     from candle_lib.models import build_model
 
-    model = build_model(resolve_params({"model": "p1b1", "dense": [6], "latent_dim": 2, "vae": vae}), n_features=10, n_outputs=10)
+    model = build_model(
+        resolve_params({"model": "p1b1", "dense": [6], "latent_dim": 2, "vae": vae}), n_features=10, n_outputs=10
+    )
     latent = 2 * (6 * 2 + 2) if vae else 6 * 2 + 2
     assert trainable(model) == (10 * 6 + 6) + latent + (2 * 6 + 6) + (6 * 10 + 10)
     assert model.output.shape[-1] == 10
@@ -58,8 +62,21 @@ def test_p1b1_autoencoder_counts(vae):
 def test_p1b1_trial_reports_reconstruction_error_and_correlation(tiny_prepared, tmp_path, vae):
     from candle_lib.trial.run import run_trial
 
-    params = resolve_params({"model": "p1b1", "dense": [16], "latent_dim": 4, "vae": vae, "epochs": 3, "batch_size": 8, "optimizer": "adam", "scaling": "standard"})
-    result = run_trial(tiny_prepared, trial_spec(params, role=HOLDOUT, data=tiny_prepared.name), tmp_path, log=lambda m: None)
+    params = resolve_params(
+        {
+            "model": "p1b1",
+            "dense": [16],
+            "latent_dim": 4,
+            "vae": vae,
+            "epochs": 3,
+            "batch_size": 8,
+            "optimizer": "adam",
+            "scaling": "standard",
+        }
+    )
+    result = run_trial(
+        tiny_prepared, trial_spec(params, role=HOLDOUT, data=tiny_prepared.name), tmp_path, log=lambda m: None
+    )
     assert result["status"] == "ok", result["failure_reason"]
     predictions = pd.read_parquet(tmp_path / "predictions.parquet")
     # val_mse is the mean over all values = the mean of the per-sample means (equal widths)

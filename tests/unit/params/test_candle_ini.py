@@ -53,7 +53,9 @@ def test_parse_literal(text, expected):
     assert type(value) is type(expected)
 
 
-@pytest.mark.parametrize("text", ["__import__('os')", "__import__('os').system('true')", "open('x')", "1 + 2", "[1, 2", "", "a b"])
+@pytest.mark.parametrize(
+    "text", ["__import__('os')", "__import__('os').system('true')", "open('x')", "1 + 2", "[1, 2", "", "a b"]
+)
 def test_parse_literal_rejects_expressions(text):
     with pytest.raises(ValueError, match="neither a Python literal"):
         parse_literal(text)
@@ -111,7 +113,10 @@ def test_nt3_file_layer():
     }
     assert [key.key for key in imported.ignored] == NT3_IGNORED
     assert imported.ignored[0] == IgnoredKey(
-        "Global_Params", "data_url", "http://ftp.mcs.anl.gov/pub/candle/public/benchmarks/Pilot1/normal-tumor/", "data locations come from the data config"
+        "Global_Params",
+        "data_url",
+        "http://ftp.mcs.anl.gov/pub/candle/public/benchmarks/Pilot1/normal-tumor/",
+        "data locations come from the data config",
     )
     assert imported.source == str(NT3_INI)
 
@@ -203,7 +208,10 @@ def test_p1b1_file_with_monitor_section():
     ]
     assert ignored["solr_root"].section == "Monitor_Params"
     assert ignored["learning_rate"].value is None
-    assert str(ignored["learning_rate"]) == "[Global_Params] learning_rate = None is ignored: None leaves it unset, so the default applies"
+    assert (
+        str(ignored["learning_rate"])
+        == "[Global_Params] learning_rate = None is ignored: None leaves it unset, so the default applies"
+    )
     # learning_rate=None leaves the default
     assert resolve_layers(P1B1_INI).params["learning_rate"] == 0.001
 
@@ -245,7 +253,12 @@ def test_key_translation(tmp_path, line, expected):
 def test_a_model_name_that_is_no_family_is_ignored(tmp_path):
     imported = read_candle_ini(write_ini(tmp_path, "[Global_Params]\nmodel_name = 'my_nt3_run'\n"))
     assert imported.ignored == (
-        IgnoredKey("Global_Params", "model_name", "my_nt3_run", "names CANDLE's output files; only nt3/tc1/p1b1 select a model family"),
+        IgnoredKey(
+            "Global_Params",
+            "model_name",
+            "my_nt3_run",
+            "names CANDLE's output files; only nt3/tc1/p1b1 select a model family",
+        ),
     )
 
 
@@ -261,7 +274,10 @@ def test_unknown_key_names_key_section_and_file(tmp_path):
 @pytest.mark.parametrize(
     "line, fragment",
     [
-        ("add_noise = True", "add_noise = True is not supported: CANDLE's noise injection is not implemented here; remove it or set add_noise = False"),
+        (
+            "add_noise = True",
+            "add_noise = True is not supported: CANDLE's noise injection is not implemented here; remove it or set add_noise = False",
+        ),
         ("batch_normalization = True", "batch_normalization = True is not supported"),
         ("feature_subsample = 500", "feature_subsample = 500 is not supported"),
         ("initialization = 'he_normal'", "initialization = 'he_normal' is not supported"),
@@ -283,7 +299,10 @@ def test_unsupported_features_are_rejected_unless_off(tmp_path, line, fragment):
         ("loss = 'binary_crossentropy'", "loss: 'binary_crossentropy' is not one of ['auto', 'mse', 'mae']"),
         ("model = 'cvae'", "model: 'cvae' is not one of"),
         ("dense = [200, 'x']", "dense: [200, 'x'] is not a valid int_list"),
-        ("conv = [[64, 10], [32, 5, 1]]", "conv: [[64, 10], [32, 5, 1]]: each nested conv layer must be [filters, kernel, stride]"),
+        (
+            "conv = [[64, 10], [32, 5, 1]]",
+            "conv: [[64, 10], [32, 5, 1]]: each nested conv layer must be [filters, kernel, stride]",
+        ),
         ("vae = true", "vae: 'true' is not a valid bool"),
     ],
 )
@@ -377,7 +396,9 @@ def test_bad_params_files(tmp_path, name, text, fragment):
 
 
 def test_overrides_follow_the_ini_rules():
-    layer = parse_overrides(["epochs=5", "conv=[4, 5, 1]", "activation=tanh", "drop=0.2", "learning_rate = 0.01", "data_url=x"])
+    layer = parse_overrides(
+        ["epochs=5", "conv=[4, 5, 1]", "activation=tanh", "drop=0.2", "learning_rate = 0.01", "data_url=x"]
+    )
     assert layer.params == {"epochs": 5, "conv": [4, 5, 1], "activation": "tanh", "dropout": 0.2, "learning_rate": 0.01}
     assert layer.ignored == (IgnoredKey("", "data_url", "x", "data locations come from the data config"),)
     assert layer.source == "--set"

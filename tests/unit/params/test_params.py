@@ -276,7 +276,9 @@ def test_int_and_float_for_a_float_param_give_one_id():
 
 def test_resolved_defaults_and_explicit_defaults_give_one_id():
     implicit = trial_spec(resolve_params(), role=HOLDOUT, data="d")
-    explicit = trial_spec(resolve_params({"epochs": 400, "learning_rate": 0.001, "dense": [200, 20]}), role=HOLDOUT, data="d")
+    explicit = trial_spec(
+        resolve_params({"epochs": 400, "learning_rate": 0.001, "dense": [200, 20]}), role=HOLDOUT, data="d"
+    )
     assert trial_id(implicit) == trial_id(explicit)
 
 
@@ -329,7 +331,14 @@ def test_data_id_changes_the_id():
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("dropout", 1.5), ("dropout", -0.1), ("batch_size", 0), ("epochs", 0), ("learning_rate", -0.01), ("timeout", -1.0)],
+    [
+        ("dropout", 1.5),
+        ("dropout", -0.1),
+        ("batch_size", 0),
+        ("epochs", 0),
+        ("learning_rate", -0.01),
+        ("timeout", -1.0),
+    ],
 )
 def test_out_of_range_values_are_rejected_with_the_key(name, value):
     with pytest.raises(CandleInputError, match=rf"model\.{name}: .*outside"):

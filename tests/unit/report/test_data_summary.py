@@ -20,7 +20,12 @@ def test_data_summary_counts_labels_per_split():
         "classes": ["normal", "tumor"],
         "n_genes_in": 500,
         "n_features": 120,
-        "preparation": {"normalization": "tpm", "transform": "log2p1", "filters": {"top_variance": 120}, "labels": {"encoding": "one_hot"}},
+        "preparation": {
+            "normalization": "tpm",
+            "transform": "log2p1",
+            "filters": {"top_variance": 120},
+            "labels": {"encoding": "one_hot"},
+        },
     }
     summary = summarize_prepared(manifest, samples)
     assert summary["samples"] == 7 and summary["genes_in"] == 500 and summary["genes_kept"] == 120

@@ -33,7 +33,11 @@ def _write(path, obj, mtime):
 def _trial(root, key, *, lr, dropout=0.1, started, metrics=None, finished=None, log="", last=None):
     d = root / "trials" / IDS[key]
     d.mkdir(parents=True)
-    spec = {"params": {"learning_rate": lr, "dropout": dropout, "epochs": 3}, "role": {"kind": "holdout"}, "data": "prep-00000000"}
+    spec = {
+        "params": {"learning_rate": lr, "dropout": dropout, "epochs": 3},
+        "role": {"kind": "holdout"},
+        "data": "prep-00000000",
+    }
     _write(d / "params.json", spec, started)
     newest = started
     if log:
@@ -63,8 +67,23 @@ def study(tmp_path):
     root = tmp_path / "results"
     _trial(root, "a", lr=0.01, started=9000, metrics=_metrics("ok", 0.5, 0.75, 10.0), finished=9010)
     _trial(root, "b", lr=0.001, started=9015, metrics=_metrics("ok", 0.3, 0.70, 20.0), finished=9030)
-    _trial(root, "c", lr=1.0, dropout=0.4, started=9090, metrics=_metrics("failed", None, None, 5.0, "diverged: loss is NaN at epoch 2"), finished=9100)
-    _trial(root, "d", lr=0.1, started=9090, log="trial: 30 rows\nepoch 1/3 loss=0.6\nepoch 2/3 loss=0.5 val_loss=0.55\n", last=9120)
+    _trial(
+        root,
+        "c",
+        lr=1.0,
+        dropout=0.4,
+        started=9090,
+        metrics=_metrics("failed", None, None, 5.0, "diverged: loss is NaN at epoch 2"),
+        finished=9100,
+    )
+    _trial(
+        root,
+        "d",
+        lr=0.1,
+        started=9090,
+        log="trial: 30 rows\nepoch 1/3 loss=0.6\nepoch 2/3 loss=0.5 val_loss=0.55\n",
+        last=9120,
+    )
     _trial(root, "e", lr=0.2, started=100, log="trial: 30 rows\n", last=200)
     (root / "trials" / "not-a-trial").mkdir()
     f = root / "trials" / IDS["f"]  # just created by Snakemake: no file yet, so running
@@ -89,21 +108,41 @@ def test_busy_time_is_the_union_of_intervals():
 def test_summary_counts_best_rate_and_time_left(study):
     planned = [IDS[k] for k in "abcdefg"]  # g not started
     (study / "trials" / ("9" * 12)).mkdir()  # a trial directory of another search
-    s = summarize_study(study, objective={"metric": "val_loss", "direction": "minimize"}, planned=planned, now=NOW, stale_after=900)
-    assert s["counts"] == {"ok": 2, "failed": 1, "running": 2, "stalled": 1, "done": 3, "total": 7, "pending": 1, "other": 1}
+    s = summarize_study(
+        study, objective={"metric": "val_loss", "direction": "minimize"}, planned=planned, now=NOW, stale_after=900
+    )
+    assert s["counts"] == {
+        "ok": 2,
+        "failed": 1,
+        "running": 2,
+        "stalled": 1,
+        "done": 3,
+        "total": 7,
+        "pending": 1,
+        "other": 1,
+    }
     assert s["best"] == {"trial_id": IDS["b"], "value": 0.3, "params": {"learning_rate": 0.001, "dropout": 0.1}}
     assert s["varied"] == ["learning_rate", "dropout"]
     assert s["busy_seconds"] == pytest.approx(BUSY)
     assert s["rate_per_hour"] == pytest.approx(RATE_PER_HOUR)
     assert s["eta_seconds"] == pytest.approx(4 / (3 / 160))  # 4 not done (d, e, f, g): 213.33 s
-    assert [(h["trial_id"], h["objective"], h["best"]) for h in s["history"]] == [(IDS["a"], 0.5, 0.5), (IDS["b"], 0.3, 0.3), (IDS["c"], None, 0.3)]
+    assert [(h["trial_id"], h["objective"], h["best"]) for h in s["history"]] == [
+        (IDS["a"], 0.5, 0.5),
+        (IDS["b"], 0.3, 0.3),
+        (IDS["c"], None, 0.3),
+    ]
     assert [t["trial_id"] for t in s["slowest"]] == [IDS["b"], IDS["a"], IDS["c"]]
-    assert [(t["trial_id"], t["failure_reason"]) for t in s["failed"]] == [(IDS["c"], "diverged: loss is NaN at epoch 2")]
+    assert [(t["trial_id"], t["failure_reason"]) for t in s["failed"]] == [
+        (IDS["c"], "diverged: loss is NaN at epoch 2")
+    ]
     running = {t["trial_id"]: t for t in s["running"]}
     assert running[IDS["d"]]["state"] == "running" and running[IDS["d"]]["epoch"] == "2/3"
     assert running[IDS["d"]]["wall_seconds"] == 30.0 and running[IDS["d"]]["last_activity"] == 9120
     assert running[IDS["e"]]["state"] == "stalled" and running[IDS["e"]]["epoch"] is None
-    assert running[IDS["f"]]["state"] == "running" and running[IDS["f"]]["params"] == {"learning_rate": None, "dropout": None}
+    assert running[IDS["f"]]["state"] == "running" and running[IDS["f"]]["params"] == {
+        "learning_rate": None,
+        "dropout": None,
+    }
     assert [t["trial_id"] for t in s["trials"]] == [IDS[k] for k in "abcdfe"]
 
 
@@ -132,12 +171,23 @@ def test_trials_of_other_workflows_are_counted_by_role_but_never_best(study):
     assert s["best"]["trial_id"] == IDS["b"]
     assert [h["trial_id"] for h in s["history"]] == [IDS["a"], IDS["b"], IDS["c"]]  # the search's own
     assert s["counts"]["done"] == 4  # every trial directory counts without a plan
-    assert s["roles"] == {"fold": {"ok": 1}, "holdout": {"failed": 1, "ok": 2, "running": 1, "stalled": 1}, "starting": {"running": 1}}
+    assert s["roles"] == {
+        "fold": {"ok": 1},
+        "holdout": {"failed": 1, "ok": 2, "running": 1, "stalled": 1},
+        "starting": {"running": 1},
+    }
     planned = summarize_study(study, planned=[IDS[k] for k in "abcdef"], now=NOW)
     assert planned["counts"]["other"] == 1 and planned["counts"]["done"] == 3
     # roles cover every directory; states from metrics.json alone (no stalled check)
-    assert planned["roles"] == {"fold": {"ok": 1}, "holdout": {"failed": 1, "ok": 2, "running": 2}, "starting": {"running": 1}}
-    assert "all trial directories by role: fold 1 ok, holdout 1 failed/2 ok/2 running, starting 1 running" in format_status(planned)
+    assert planned["roles"] == {
+        "fold": {"ok": 1},
+        "holdout": {"failed": 1, "ok": 2, "running": 2},
+        "starting": {"running": 1},
+    }
+    assert (
+        "all trial directories by role: fold 1 ok, holdout 1 failed/2 ok/2 running, starting 1 running"
+        in format_status(planned)
+    )
 
 
 def test_objective_comes_from_the_trials_without_a_config(study):

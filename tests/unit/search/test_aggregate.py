@@ -61,15 +61,33 @@ def four_trials(tmp_path):
     """a: ok loss 0.50 auc 0.80; b: failed (with a tempting loss); c: ok loss 0.30 auc 0.70;
     d: ok loss 0.40 auc 0.90."""
     return [
-        write_trial(tmp_path, "aaaaaaaaaaaa", base_params(learning_rate=0.0005, dense=[32]),
-                    metrics={"val_loss": 0.50, "val_accuracy": 0.75, "val_auc": 0.80}),
-        write_trial(tmp_path, "bbbbbbbbbbbb", base_params(learning_rate=0.0005, dense=[64, 16]), status="failed",
-                    metrics={"val_loss": 0.01, "val_accuracy": 1.0, "val_auc": 1.0}, epochs_run=3,
-                    reason="training stopped at the time limit (600 s)"),
-        write_trial(tmp_path, "cccccccccccc", base_params(learning_rate=0.002, dense=[32]),
-                    metrics={"val_loss": 0.30, "val_accuracy": 0.85, "val_auc": 0.70}),
-        write_trial(tmp_path, "dddddddddddd", base_params(learning_rate=0.002, dense=[64, 16]),
-                    metrics={"val_loss": 0.40, "val_accuracy": 0.80, "val_auc": 0.90}),
+        write_trial(
+            tmp_path,
+            "aaaaaaaaaaaa",
+            base_params(learning_rate=0.0005, dense=[32]),
+            metrics={"val_loss": 0.50, "val_accuracy": 0.75, "val_auc": 0.80},
+        ),
+        write_trial(
+            tmp_path,
+            "bbbbbbbbbbbb",
+            base_params(learning_rate=0.0005, dense=[64, 16]),
+            status="failed",
+            metrics={"val_loss": 0.01, "val_accuracy": 1.0, "val_auc": 1.0},
+            epochs_run=3,
+            reason="training stopped at the time limit (600 s)",
+        ),
+        write_trial(
+            tmp_path,
+            "cccccccccccc",
+            base_params(learning_rate=0.002, dense=[32]),
+            metrics={"val_loss": 0.30, "val_accuracy": 0.85, "val_auc": 0.70},
+        ),
+        write_trial(
+            tmp_path,
+            "dddddddddddd",
+            base_params(learning_rate=0.002, dense=[64, 16]),
+            metrics={"val_loss": 0.40, "val_accuracy": 0.80, "val_auc": 0.90},
+        ),
     ]
 
 
@@ -109,7 +127,16 @@ def test_columns_searched_params_first(four_trials):
 
 def test_columns_without_varied_follow_params_order(four_trials):
     table = trials_table(four_trials, "val_loss")
-    assert list(table.columns[:8]) == ["trial_id", "order", "batch_size", "dense", "dropout", "epochs", "learning_rate", "optimizer"]
+    assert list(table.columns[:8]) == [
+        "trial_id",
+        "order",
+        "batch_size",
+        "dense",
+        "dropout",
+        "epochs",
+        "learning_rate",
+        "optimizer",
+    ]
 
 
 def test_cells_hold_the_hyperparameters(four_trials):
@@ -142,8 +169,15 @@ def test_failed_trial_has_empty_objective_and_its_reason(four_trials):
 def test_failed_trial_without_metrics(tmp_path):
     dirs = [
         write_trial(tmp_path, "aaaaaaaaaaaa", base_params(), metrics={"val_loss": 0.5}),
-        write_trial(tmp_path, "bbbbbbbbbbbb", base_params(dropout=0.4), status="failed", metrics={},
-                    epochs_run=0, reason="ValueError: boom"),
+        write_trial(
+            tmp_path,
+            "bbbbbbbbbbbb",
+            base_params(dropout=0.4),
+            status="failed",
+            metrics={},
+            epochs_run=0,
+            reason="ValueError: boom",
+        ),
     ]
     table = trials_table(dirs, "val_loss")
     assert len(table) == 2
@@ -220,7 +254,14 @@ def test_ok_trial_with_nan_objective_is_never_best(tmp_path):
 def test_all_failed_raises(tmp_path):
     dirs = [
         write_trial(tmp_path, "aaaaaaaaaaaa", base_params(), status="failed", reason="NaN loss"),
-        write_trial(tmp_path, "bbbbbbbbbbbb", base_params(dropout=0.2), status="failed", metrics={"val_loss": 0.1}, reason="timeout"),
+        write_trial(
+            tmp_path,
+            "bbbbbbbbbbbb",
+            base_params(dropout=0.2),
+            status="failed",
+            metrics={"val_loss": 0.1},
+            reason="timeout",
+        ),
     ]
     table = trials_table(dirs, "val_loss")
     assert table["objective"].isna().all()
@@ -273,8 +314,19 @@ def test_table_is_rebuildable(four_trials):
 def test_searched_data_options_are_columns_of_their_variant(tmp_path):
     dirs = [write_trial(tmp_path, "eeeeeeeeeeee", base_params(), metrics={"val_loss": 0.2})]
     columns = {DATA: {"data.normalization": "tpm", "data.filters.top_variance": 500}}
-    table = trials_table(dirs, "val_loss", varied=["data.normalization", "learning_rate", "data.filters.top_variance"], data_columns=columns)
-    assert list(table.columns[:5]) == ["trial_id", "order", "data.normalization", "learning_rate", "data.filters.top_variance"]
+    table = trials_table(
+        dirs,
+        "val_loss",
+        varied=["data.normalization", "learning_rate", "data.filters.top_variance"],
+        data_columns=columns,
+    )
+    assert list(table.columns[:5]) == [
+        "trial_id",
+        "order",
+        "data.normalization",
+        "learning_rate",
+        "data.filters.top_variance",
+    ]
     assert table.loc[0, "data.normalization"] == "tpm" and table.loc[0, "data.filters.top_variance"] == 500
     assert table.loc[0, "data"] == DATA
 
@@ -286,6 +338,10 @@ def test_search_plots_one_per_searched_name(four_trials, tmp_path):
     assert list(best_so_far(pd.Series([0.5, 0.3, 0.7, 0.1]), "maximize")) == [0.5, 0.5, 0.7, 0.7]
     table = trials_table(four_trials, "val_loss", varied=VARIED)
     written = write_search_plots(table, VARIED, "val_loss", "minimize", tmp_path / "plots")
-    assert [p.name for p in written] == ["objective_by_trial.png", "objective_by_learning_rate.png", "objective_by_dense.png"]
+    assert [p.name for p in written] == [
+        "objective_by_trial.png",
+        "objective_by_learning_rate.png",
+        "objective_by_dense.png",
+    ]
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000

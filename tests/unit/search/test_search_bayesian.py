@@ -41,7 +41,9 @@ def toy(point) -> float:
 def rounds(space, seed, n_rounds, per_round, objective=toy, fail=lambda r, i: False):
     history = []
     for r in range(n_rounds):
-        for i, point in enumerate(suggest_points(space, round_index=r, seed=seed, n_proposals=per_round, history=history)):
+        for i, point in enumerate(
+            suggest_points(space, round_index=r, seed=seed, n_proposals=per_round, history=history)
+        ):
             history.append((point, None if fail(r, i) else objective(point)))
     return history
 
@@ -118,11 +120,26 @@ def test_a_round_never_repeats_a_point():
 
 
 def test_encoding_ordinal_categorical_and_ranges():
-    dims = {d.name: d for d in parse_space({"lr": [0.001, 0.01, 0.1], "opt": ["sgd", "adam"], "shuffled": [3, 1, 2], "n": {"type": "int", "low": 1, "high": 4}})}
+    dims = {
+        d.name: d
+        for d in parse_space(
+            {
+                "lr": [0.001, 0.01, 0.1],
+                "opt": ["sgd", "adam"],
+                "shuffled": [3, 1, 2],
+                "n": {"type": "int", "low": 1, "high": 4},
+            }
+        )
+    }
     assert isinstance(distribution(dims["lr"]), optuna.distributions.IntDistribution)  # ordinal: index
     assert isinstance(distribution(dims["opt"]), optuna.distributions.CategoricalDistribution)
     assert isinstance(distribution(dims["shuffled"]), optuna.distributions.CategoricalDistribution)
-    assert (encode(dims["lr"], 0.01), encode(dims["opt"], "adam"), encode(dims["n"], 3), encode(dims["n"], 3.5)) == (1, 1, 3, None)
+    assert (encode(dims["lr"], 0.01), encode(dims["opt"], "adam"), encode(dims["n"], 3), encode(dims["n"], 3.5)) == (
+        1,
+        1,
+        3,
+        None,
+    )
 
 
 def test_failed_trials_do_not_stop_the_search():
@@ -142,7 +159,11 @@ def test_bad_arguments_name_the_key():
 # --------------------------------------------------------------------------- quality
 
 
-GRID_SPACE = {"learning_rate": [1e-4, 3e-4, 1e-3, 3e-3], "dropout": [0.0, 0.1, 0.3, 0.5], "dense": [[16], [32], [64, 16], [128, 32]]}
+GRID_SPACE = {
+    "learning_rate": [1e-4, 3e-4, 1e-3, 3e-3],
+    "dropout": [0.0, 0.1, 0.3, 0.5],
+    "dense": [[16], [32], [64, 16], [128, 32]],
+}
 
 
 def bowl(point) -> float:
@@ -158,7 +179,9 @@ def test_sixteen_bayesian_trials_come_within_two_percent_of_the_64_point_grid():
 
 def test_maximize_seeks_the_top():
     history = rounds(GRID_SPACE, 0, 4, 4, objective=lambda p: -bowl(p))
-    maximized = [suggest_points(GRID_SPACE, round_index=4, seed=0, n_proposals=4, history=history, direction="maximize")]
+    maximized = [
+        suggest_points(GRID_SPACE, round_index=4, seed=0, n_proposals=4, history=history, direction="maximize")
+    ]
     assert maximized and len(maximized[0]) == 4
 
 
@@ -181,10 +204,14 @@ def test_plan_round_gives_per_round_trials_deterministically():
     config = bayes_config()
     first = plan_round(config, 0, [])
     assert len(first.trials) == 2 and first.trials == plan_round(config, 0, []).trials
-    assert all(spec["params"]["learning_rate"] == first.points[tid]["learning_rate"] for tid, spec in first.trials.items())
+    assert all(
+        spec["params"]["learning_rate"] == first.points[tid]["learning_rate"] for tid, spec in first.trials.items()
+    )
     metrics = {tid: {"status": "ok", "metrics": {"val_auc": 0.9}} for tid in first.trials}
     metrics[next(iter(first.trials))] = {"status": "failed", "metrics": {}}
-    history = round_history([[{"id": tid, **p} for tid, p in first.points.items()]], metrics, config["hpo"]["objective"])
+    history = round_history(
+        [[{"id": tid, **p} for tid, p in first.points.items()]], metrics, config["hpo"]["objective"]
+    )
     assert [v for _, v in history] == [None, 0.9]
     second = plan_round(config, 1, history)
     assert len(second.trials) == 2 and not set(second.trials) & set(first.trials)
@@ -237,5 +264,7 @@ def test_data_variants_of_a_bayesian_search_cover_every_allowed_combination():
 def test_a_bayesian_float_range_over_a_data_option_is_refused():
     config = bayes_config()
     config["hpo"]["space"]["data.filters.top_variance"] = {"type": "float", "low": 10.0, "high": 100.0}
-    with pytest.raises(CandleInputError, match=r"hpo\.space\.data\.filters\.top_variance: a data-preparation dimension"):
+    with pytest.raises(
+        CandleInputError, match=r"hpo\.space\.data\.filters\.top_variance: a data-preparation dimension"
+    ):
         data_variants(config)

@@ -40,7 +40,10 @@ def test_each_variant_is_one_preparation_combination(config, planned):
     plan, _ = planned
     combos = {(d["normalization"], d["features"], d["filters"]["min_nonzero_samples"]) for d in plan.variants.values()}
     assert combos == {
-        (n, f, s) for n in ("standard_deviation", "tanh", "sqrt") for f in ("descriptors", "similarities", "ecfp4") for s in (5, 10, 20)
+        (n, f, s)
+        for n in ("standard_deviation", "tanh", "sqrt")
+        for f in ("descriptors", "similarities", "ecfp4")
+        for s in (5, 10, 20)
     }
     for pid, data in plan.variants.items():
         assert prep_id(data) == pid

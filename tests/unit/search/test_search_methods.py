@@ -98,7 +98,12 @@ def test_random_on_a_small_space_skips_repeats_and_can_fill_it():
     space = {"learning_rate": [0.1, 0.01], "dropout": [0.0, 0.5]}
     plan = plan_hpo(with_hpo(method="random", n_trials=4, seed=0, space=space))
     assert len(plan) == 4
-    assert {(s["params"]["learning_rate"], s["params"]["dropout"]) for s in plan.values()} == {(0.1, 0.0), (0.1, 0.5), (0.01, 0.0), (0.01, 0.5)}
+    assert {(s["params"]["learning_rate"], s["params"]["dropout"]) for s in plan.values()} == {
+        (0.1, 0.0),
+        (0.1, 0.5),
+        (0.01, 0.0),
+        (0.01, 0.5),
+    }
 
 
 def test_random_asking_for_more_trials_than_the_space_holds_names_n_trials():
@@ -127,7 +132,9 @@ def test_conditional_dropout_is_absent_when_switched_off():
     base = base_params(config)
     data = prep_id(config["data"])
     expected = [independent_id(dict(base, learning_rate=lr), data) for lr in (0.01, 0.1)]
-    expected += [independent_id(dict(base, dropout=d, learning_rate=lr), data) for d in (0.3, 0.5) for lr in (0.01, 0.1)]
+    expected += [
+        independent_id(dict(base, dropout=d, learning_rate=lr), data) for d in (0.3, 0.5) for lr in (0.01, 0.1)
+    ]
     assert list(plan.trials) == expected
 
 
@@ -147,7 +154,10 @@ def test_a_name_that_is_no_hyperparameter_and_no_switch_is_refused():
 
 
 def test_a_bundle_sets_several_hyperparameters_together():
-    space = {"mode": [{"dropout": 0.0, "input_dropout": 0.0}, {"dropout": 0.5, "input_dropout": 0.2}], "l2": [0, 1.0e-4]}
+    space = {
+        "mode": [{"dropout": 0.0, "input_dropout": 0.0}, {"dropout": 0.5, "input_dropout": 0.2}],
+        "l2": [0, 1.0e-4],
+    }
     config = with_hpo(space=space)
     plan = plan_search(config)
     base, data = base_params(config), prep_id(config["data"])
@@ -193,7 +203,9 @@ def test_data_dimensions_make_one_prepared_variant_per_combination():
     used = [spec["data"] for spec in plan.trials.values()]
     assert {pid: used.count(pid) for pid in set(used)} == {pid: 3 for pid in expected_variants}
     first = next(iter(plan.trials.values()))
-    assert first["data"] == independent_prep_id(dict(config["data"], normalization="fpkm", filters=dict(config["data"]["filters"], top_variance=500)))
+    assert first["data"] == independent_prep_id(
+        dict(config["data"], normalization="fpkm", filters=dict(config["data"]["filters"], top_variance=500))
+    )
     assert next(iter(plan.trials)) == independent_id(dict(base, learning_rate=0.001), first["data"])
     assert data_variants(config) == plan.variants
     assert config == with_hpo(space=space)  # nothing mutated
@@ -232,7 +244,9 @@ def test_data_keys_outside_preparation_are_refused(key, message):
 
 def test_upf_method_plans_each_line_and_keeps_its_id(tmp_path):
     path = tmp_path / "points.upf"
-    path.write_text('{"id": "run1", "learning_rate": 0.01, "dense": [64]}\n\n{"id": "run2", "learning_rate": 0.1, "data.normalization": "tpm"}\n')
+    path.write_text(
+        '{"id": "run1", "learning_rate": 0.01, "dense": [64]}\n\n{"id": "run2", "learning_rate": 0.1, "data.normalization": "tpm"}\n'
+    )
     config = with_hpo(method="upf", upf=str(path))
     plan = plan_search(config)
     base = base_params(config)
@@ -256,7 +270,11 @@ def test_upf_method_names_the_file_and_key_of_a_bad_line(tmp_path):
     [
         {"learning_rate": [0.01, 0.1], "dense": [[32], [64, 16]]},
         {"data.normalization": ["fpkm", "tpm"], "mode": [{"dropout": 0.0}, {"dropout": 0.5, "input_dropout": 0.2}]},
-        {"dropout_on": [False, True], "dropout": {"values": [0.3], "when": {"dropout_on": True}}, "l2": {"type": "log", "low": 1e-5, "high": 1e-3, "n": 3}},
+        {
+            "dropout_on": [False, True],
+            "dropout": {"values": [0.3], "when": {"dropout_on": True}},
+            "l2": {"type": "log", "low": 1e-5, "high": 1e-3, "n": 3},
+        },
     ],
 )
 def test_exported_plan_reimports_to_the_same_trials(tmp_path, space):
@@ -286,10 +304,16 @@ def test_check_hpo_accepts_the_default_config():
         ({"space": {"dropout": {"type": "float", "low": 0.0, "high": 1.5}}}, r"hpo\.space\.dropout: 1\.5 is outside"),
         ({"space": {"dense": {"type": "int", "low": 1, "high": 3}}}, r"hpo\.space\.dense: 1 is not a valid int_list"),
         ({"space": {"optimizer": ["adam", "adamw"]}}, r"hpo\.space\.optimizer: 'adamw' is not one of"),
-        ({"space": {"l2": {"type": "log", "low": 1e-6, "high": 1e-3}}}, r"hpo\.space\.l2: a grid over a log range needs 'n'"),
+        (
+            {"space": {"l2": {"type": "log", "low": 1e-6, "high": 1e-3}}},
+            r"hpo\.space\.l2: a grid over a log range needs 'n'",
+        ),
         ({"method": "random", "space": {"l2": [0.0]}}, r"hpo\.n_trials: required when hpo\.method is random"),
         ({"method": "upf", "upf": "/nonexistent/points.upf"}, r"/nonexistent/points\.upf: cannot read UPF file"),
-        ({"method": "bayesian", "space": {"l2": [0.0]}, "bayesian": {"sampler": "smac"}}, r"hpo\.bayesian\.sampler: sampler 'smac'"),
+        (
+            {"method": "bayesian", "space": {"l2": [0.0]}, "bayesian": {"sampler": "smac"}},
+            r"hpo\.bayesian\.sampler: sampler 'smac'",
+        ),
     ],
 )
 def test_check_hpo_names_the_key(hpo, message):
@@ -308,7 +332,11 @@ def test_check_hpo_says_the_gp_sampler_needs_pytorch():
 
 
 def test_fast_ids_equal_params_trial_id():
-    space = {"data.transform": ["log2p1", "none"], "dense": [[32], [64, 16]], "dropout": {"type": "float", "low": 0.0, "high": 0.5, "n": 3}}
+    space = {
+        "data.transform": ["log2p1", "none"],
+        "dense": [[32], [64, 16]],
+        "dropout": {"type": "float", "low": 0.0, "high": 0.5, "n": 3},
+    }
     plan = plan_search(with_hpo(space=space))
     assert len(plan.trials) == 12
     assert all(trial_id(spec) == tid for tid, spec in plan.trials.items())
@@ -330,7 +358,13 @@ def test_varied_keys_expand_bundles_and_leave_switches_out(tmp_path):
         "dropout": {"values": [0.3], "when": {"dropout_on": True}},
         "mode": [{"input_dropout": 0.1, "l2": 0.0}, {"input_dropout": 0.2, "data.transform": "none"}],
     }
-    assert varied_keys(with_hpo(space=space)) == ["data.normalization", "dropout", "input_dropout", "l2", "data.transform"]
+    assert varied_keys(with_hpo(space=space)) == [
+        "data.normalization",
+        "dropout",
+        "input_dropout",
+        "l2",
+        "data.transform",
+    ]
     assert varied_keys(default_config()) == ["learning_rate", "dropout", "dense"]
     path = tmp_path / "p.upf"
     path.write_text('{"id": 1, "epochs": 2}\n{"id": 2, "dense": [8], "data.normalization": "tpm"}\n')

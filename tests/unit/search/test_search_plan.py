@@ -23,7 +23,6 @@ from candle_lib.trial.spec import FINAL, HOLDOUT
 REPO = Path(__file__).resolve().parents[3]
 
 
-
 def load_default_config() -> dict:
     return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
@@ -198,7 +197,11 @@ def test_reordering_the_space_keeps_the_ids():
     config = load_default_config()
     reordered = copy.deepcopy(config)
     space = reordered["hpo"]["space"]
-    reordered["hpo"]["space"] = {"dense": space["dense"][::-1], "dropout": space["dropout"][::-1], "learning_rate": space["learning_rate"]}
+    reordered["hpo"]["space"] = {
+        "dense": space["dense"][::-1],
+        "dropout": space["dropout"][::-1],
+        "learning_rate": space["learning_rate"],
+    }
     assert set(plan_hpo(reordered)) == set(plan_hpo(config))
 
 
@@ -299,7 +302,11 @@ def test_final_spec_retrains_best_params_on_train_and_val():
     trials = plan_hpo(load_default_config())
     best_id, best = next(iter(trials.items()))
     spec = final_spec(best, prepared=best["data"])
-    assert spec == {"params": best["params"], "role": {"kind": "final", "train": ["train", "val"], "eval": "test"}, "data": best["data"]}
+    assert spec == {
+        "params": best["params"],
+        "role": {"kind": "final", "train": ["train", "val"], "eval": "test"},
+        "data": best["data"],
+    }
     assert spec["role"] == FINAL
     final_id = independent_trial_id(best["params"], FINAL, best["data"])
     assert final_id != best_id

@@ -57,14 +57,20 @@ def test_bad_entries_name_the_key(entry, message):
 
 
 def test_when_must_name_an_earlier_listed_dimension():
-    with pytest.raises(CandleInputError, match=r"hpo\.space\.dropout\.when\.dropout_on: 'dropout_on' is not a dimension listed before"):
+    with pytest.raises(
+        CandleInputError, match=r"hpo\.space\.dropout\.when\.dropout_on: 'dropout_on' is not a dimension listed before"
+    ):
         parse_space({"dropout": {"values": [0.5], "when": {"dropout_on": True}}, "dropout_on": [False, True]})
     with pytest.raises(CandleInputError, match=r"hpo\.space\.dropout\.when\.rate: 'rate' is a range"):
-        parse_space({"rate": {"type": "float", "low": 0.0, "high": 1.0}, "dropout": {"values": [0.5], "when": {"rate": 0.5}}})
+        parse_space(
+            {"rate": {"type": "float", "low": 0.0, "high": 1.0}, "dropout": {"values": [0.5], "when": {"rate": 0.5}}}
+        )
 
 
 def test_when_value_must_be_one_of_the_parent_values():
-    with pytest.raises(CandleInputError, match=r"hpo\.space\.dropout\.when\.dropout_on: 'true' is not one of the values"):
+    with pytest.raises(
+        CandleInputError, match=r"hpo\.space\.dropout\.when\.dropout_on: 'true' is not one of the values"
+    ):
         parse_space({"dropout_on": [False, True], "dropout": {"values": [0.5], "when": {"dropout_on": "true"}}})
     with pytest.raises(CandleInputError, match="1 is not one of the values"):  # 1 is not true
         parse_space({"dropout_on": [False, True], "dropout": {"values": [0.5], "when": {"dropout_on": 1}}})
@@ -77,7 +83,10 @@ def test_same_value_keeps_booleans_apart_from_numbers():
 
 
 def test_is_active_with_a_list_of_accepted_values():
-    space = {"optimizer": ["sgd", "adam", "rmsprop"], "learning_rate": {"values": [0.1], "when": {"optimizer": ["sgd", "rmsprop"]}}}
+    space = {
+        "optimizer": ["sgd", "adam", "rmsprop"],
+        "learning_rate": {"values": [0.1], "when": {"optimizer": ["sgd", "rmsprop"]}},
+    }
     lr = dimension(space, "learning_rate")
     assert [is_active(lr, {"optimizer": o}) for o in ("sgd", "adam", "rmsprop")] == [True, False, True]
     assert not is_active(lr, {})
@@ -89,9 +98,20 @@ def test_is_active_with_a_list_of_accepted_values():
 def test_grid_values_of_ranges():
     assert grid_values(dimension({"x": {"type": "int", "low": 2, "high": 5}}, "x")) == (2, 3, 4, 5)
     assert grid_values(dimension({"x": {"type": "int", "low": 0, "high": 10, "n": 3}}, "x")) == (0, 5, 10)
-    assert grid_values(dimension({"x": {"type": "float", "low": 0.0, "high": 1.0, "n": 5}}, "x")) == (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert grid_values(dimension({"x": {"type": "float", "low": 0.0, "high": 1.0, "n": 5}}, "x")) == (
+        0.0,
+        0.25,
+        0.5,
+        0.75,
+        1.0,
+    )
     assert grid_values(dimension({"x": {"type": "float", "low": 0.1, "high": 0.3, "n": 3}}, "x")) == (0.1, 0.2, 0.3)
-    assert grid_values(dimension({"x": {"type": "log", "low": 1.0e-6, "high": 1.0e-3, "n": 4}}, "x")) == (1e-6, 1e-5, 1e-4, 1e-3)
+    assert grid_values(dimension({"x": {"type": "log", "low": 1.0e-6, "high": 1.0e-3, "n": 4}}, "x")) == (
+        1e-6,
+        1e-5,
+        1e-4,
+        1e-3,
+    )
     assert grid_values(dimension({"x": {"type": "log", "low": 0.01, "high": 1.0, "n": 1}}, "x")) == (0.01,)
 
 
@@ -129,8 +149,10 @@ def test_a_condition_on_a_switched_off_dimension_is_false():
 
 
 def test_grid_mixes_ranges_and_lists():
-    points = expand_grid({"units": {"type": "int", "low": 1, "high": 2}, "l2": {"type": "log", "low": 1e-4, "high": 1e-2, "n": 3}})
-    assert points == [{"units": u, "l2": l} for u in (1, 2) for l in (1e-4, 1e-3, 1e-2)]
+    points = expand_grid(
+        {"units": {"type": "int", "low": 1, "high": 2}, "l2": {"type": "log", "low": 1e-4, "high": 1e-2, "n": 3}}
+    )
+    assert points == [{"units": u, "l2": reg} for u in (1, 2) for reg in (1e-4, 1e-3, 1e-2)]
 
 
 # --------------------------------------------------------------------------- random stream
@@ -141,7 +163,12 @@ def take(stream, n):
 
 
 def test_random_stream_replays_numpy_draws_in_config_order():
-    space = {"a": [10, 20, 30], "b": {"type": "float", "low": -1.0, "high": 1.0}, "c": {"type": "int", "low": 3, "high": 5}, "d": {"type": "log", "low": 1e-4, "high": 1.0}}
+    space = {
+        "a": [10, 20, 30],
+        "b": {"type": "float", "low": -1.0, "high": 1.0},
+        "c": {"type": "int", "low": 3, "high": 5},
+        "d": {"type": "log", "low": 1e-4, "high": 1.0},
+    }
     rng = np.random.default_rng(5)
     expected = []
     for _ in range(3):

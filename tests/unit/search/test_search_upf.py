@@ -44,7 +44,10 @@ def test_write_puts_id_first_one_object_per_line(tmp_path):
 
 
 def test_round_trip_of_plan_points(tmp_path):
-    points = {"0123456789ab": {"learning_rate": 1e-05, "dense": [32], "data.normalization": "tpm"}, "ba9876543210": {"vae": True}}
+    points = {
+        "0123456789ab": {"learning_rate": 1e-05, "dense": [32], "data.normalization": "tpm"},
+        "ba9876543210": {"vae": True},
+    }
     path = tmp_path / "plan.upf"
     write_upf(path, upf_rows(points))
     rows = read_upf(path)

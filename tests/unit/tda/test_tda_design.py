@@ -28,7 +28,10 @@ PLAIN = trial_id(trial_spec(PARAMS, role=MEMBER, data=PREP))
 
 def studies_config(**tda):
     config = tiny_config(
-        data={"synthetic": {"n_studies": 3}, "splits": {"subsample_fractions": [0.25, 0.5], "subsample_repeats": 2, "logo_column": "study"}},
+        data={
+            "synthetic": {"n_studies": 3},
+            "splits": {"subsample_fractions": [0.25, 0.5], "subsample_repeats": 2, "logo_column": "study"},
+        },
         tda=tda,
     )
     return validate_config(config, SCHEMA)
@@ -80,9 +83,12 @@ def test_transfer_fine_tunes_the_group_model_and_compares_with_scratch_on_the_sa
     model_of = {p["train"]: p["trial"] for p in group}
     assert [(p["fraction"], p["repeat"], p["start"]) for p in points] == [
         (0.0, 0, "source only"),
-        (0.5, 0, "fine-tuned"), (0.5, 0, "scratch"),
-        (0.5, 1, "fine-tuned"), (0.5, 1, "scratch"),
-        (1.0, 0, "fine-tuned"), (1.0, 0, "scratch"),
+        (0.5, 0, "fine-tuned"),
+        (0.5, 0, "scratch"),
+        (0.5, 1, "fine-tuned"),
+        (0.5, 1, "scratch"),
+        (1.0, 0, "fine-tuned"),
+        (1.0, 0, "scratch"),
     ]
     assert points[0]["trial"] == model_of["A"]
     tuned, scratch = specs[points[1]["trial"]]["role"], specs[points[2]["trial"]]["role"]
@@ -126,7 +132,10 @@ def test_plan_registers_every_trial_once_and_checks_fractions():
 
 def test_usable_groups_need_train_val_and_test_rows():
     samples = pd.DataFrame(
-        {"split": ["train", "val", "test", "train", "val", "train", "val", "test"], "logo_group": ["A", "A", "A", "B", "B", "C", "C", "C"]}
+        {
+            "split": ["train", "val", "test", "train", "val", "train", "val", "test"],
+            "logo_group": ["A", "A", "A", "B", "B", "C", "C", "C"],
+        }
     )
     groups, left_out = usable_groups(samples)
     assert groups == ["A", "C"] and left_out == {"B": "no test rows"}

@@ -29,9 +29,13 @@ def svd_reconstruction(train, x, k):
 
 @pytest.mark.parametrize("k", [1, 2, 4])
 def test_pca_reconstruction_is_the_projection_on_the_top_singular_vectors(k):
-    np.testing.assert_allclose(pca_reconstruction(X_TRAIN, X_EVAL, k), svd_reconstruction(X_TRAIN, X_EVAL, k), atol=1e-10)
+    np.testing.assert_allclose(
+        pca_reconstruction(X_TRAIN, X_EVAL, k), svd_reconstruction(X_TRAIN, X_EVAL, k), atol=1e-10
+    )
     expected = np.mean((X_EVAL - svd_reconstruction(X_TRAIN, X_EVAL, k)) ** 2)
-    assert reconstruction_scores(X_EVAL, pca_reconstruction(X_TRAIN, X_EVAL, k))["mse"] == pytest.approx(expected, rel=1e-10)
+    assert reconstruction_scores(X_EVAL, pca_reconstruction(X_TRAIN, X_EVAL, k))["mse"] == pytest.approx(
+        expected, rel=1e-10
+    )
 
 
 def test_all_components_reconstruct_exactly():
@@ -42,7 +46,9 @@ def test_correlations_match_numpy():
     r = X_EVAL + RNG.normal(scale=0.5, size=X_EVAL.shape)
     rows = [np.corrcoef(X_EVAL[i], r[i])[0, 1] for i in range(len(r))]
     assert mean_sample_correlation(X_EVAL, r) == pytest.approx(np.mean(rows), rel=1e-12)
-    assert reconstruction_scores(X_EVAL, r)["correlation"] == pytest.approx(np.corrcoef(X_EVAL.ravel(), r.ravel())[0, 1], rel=1e-12)
+    assert reconstruction_scores(X_EVAL, r)["correlation"] == pytest.approx(
+        np.corrcoef(X_EVAL.ravel(), r.ravel())[0, 1], rel=1e-12
+    )
     constant = r.copy()
     constant[0] = 1.0  # a constant row has no correlation and is left out of the mean
     assert mean_sample_correlation(X_EVAL, constant) == pytest.approx(np.mean(rows[1:]), rel=1e-12)

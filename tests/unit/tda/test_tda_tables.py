@@ -37,7 +37,14 @@ def write_trial(root, tid, predicted=None, *, n_train=10, labels=None, status="o
     pred = np.array(list(predicted) + [1, 0])
     prob1 = np.where(pred == 1, 0.9, 0.1)
     pd.DataFrame(
-        {"sample_id": SAMPLES["sample_id"], "split": SAMPLES["split"], "label_code": codes, "pred_code": pred, "prob_n": 1 - prob1, "prob_t": prob1}
+        {
+            "sample_id": SAMPLES["sample_id"],
+            "split": SAMPLES["split"],
+            "label_code": codes,
+            "pred_code": pred,
+            "prob_n": 1 - prob1,
+            "prob_t": prob1,
+        }
     ).to_parquet(d / "predictions.parquet")
 
 

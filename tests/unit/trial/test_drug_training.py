@@ -15,16 +15,32 @@ from candle_lib.data.synthetic import synthetic_drug_response
 from candle_lib.params.specs import resolve_params
 from candle_lib.trial.spec import HOLDOUT, trial_spec
 
-MODEL = {"model": "dense", "task": "regression", "dense": [32, 16], "dropout": 0.0, "optimizer": "adam", "learning_rate": 0.003, "batch_size": 64, "epochs": 25, "scaling": "standard"}
+MODEL = {
+    "model": "dense",
+    "task": "regression",
+    "dense": [32, 16],
+    "dropout": 0.0,
+    "optimizer": "adam",
+    "learning_rate": 0.003,
+    "batch_size": 64,
+    "epochs": 25,
+    "scaling": "standard",
+}
 
 
 def table(frame: pd.DataFrame, id_column: str) -> FeatureTable:
-    return FeatureTable(ids=pd.Index(frame[id_column].astype(str)), columns=pd.Index(frame.columns[1:]), matrix=frame.iloc[:, 1:].to_numpy(np.float32))
+    return FeatureTable(
+        ids=pd.Index(frame[id_column].astype(str)),
+        columns=pd.Index(frame.columns[1:]),
+        matrix=frame.iloc[:, 1:].to_numpy(np.float32),
+    )
 
 
 @pytest.fixture(scope="module")
 def drug_set(tmp_path_factory):
-    synthetic = synthetic_drug_response(n_cell_lines=30, n_drugs=20, n_genes=40, n_descriptors=8, n_fingerprint_bits=16, seed=3)
+    synthetic = synthetic_drug_response(
+        n_cell_lines=30, n_drugs=20, n_genes=40, n_descriptors=8, n_fingerprint_bits=16, seed=3
+    )
     cell, drug = table(synthetic.cell_features, "cell_line"), table(synthetic.drug_features, "drug")
     out = tmp_path_factory.mktemp("drug") / "prep-drug0001"
     manifest = prepare_drug_response(out, cell, drug, synthetic.responses, target="growth", splits={"seed": 1})
@@ -48,9 +64,13 @@ def test_batches_from_the_join_equal_the_library_gather(drug_set):
 
     out, cell, drug, synthetic, _ = drug_set
     data = load_drug_prepared(out)
-    inputs = JoinedInputs(data.cell, data.drug, data.samples["cell_row"], data.samples["drug_row"], data.samples["dose"])
+    inputs = JoinedInputs(
+        data.cell, data.drug, data.samples["cell_row"], data.samples["drug_row"], data.samples["dose"]
+    )
     rows = np.array([5, 0, 17, 3])
-    kept = synthetic.responses[synthetic.responses["cell_line"].isin(cell.ids) & synthetic.responses["drug"].isin(drug.ids)]
+    kept = synthetic.responses[
+        synthetic.responses["cell_line"].isin(cell.ids) & synthetic.responses["drug"].isin(drug.ids)
+    ]
     join = join_indices(kept.reset_index(drop=True), cell.ids, drug.ids)
     np.testing.assert_array_equal(inputs.gather(rows).numpy(), gather_batch(cell, drug, join, rows))
 

@@ -18,12 +18,29 @@ from candle_lib.params.specs import resolve_params
 from candle_lib.trial.spec import HOLDOUT, trial_spec
 
 RUNNER = "import json, sys; from candle_lib.trial.run import run_trial; run_trial(sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3])"
-MODEL = {"conv": [8, 10, 1], "pool": [5], "dense": [16], "dropout": 0.3, "epochs": 150, "batch_size": 8, "optimizer": "adam", "scaling": "standard", "checkpoint_every": 1, "reduce_lr": 5}
+MODEL = {
+    "conv": [8, 10, 1],
+    "pool": [5],
+    "dense": [16],
+    "dropout": 0.3,
+    "epochs": 150,
+    "batch_size": 8,
+    "optimizer": "adam",
+    "scaling": "standard",
+    "checkpoint_every": 1,
+    "reduce_lr": 5,
+}
 
 
 def start_trial(dataset, spec_path, out, env=None):
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
-    return subprocess.Popen([sys.executable, "-c", RUNNER, str(dataset), str(spec_path), str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment)
+    return subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(dataset), str(spec_path), str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
 
 
 def checkpoint_epoch(out) -> int:
@@ -35,7 +52,9 @@ def checkpoint_epoch(out) -> int:
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return make_prepared(tmp_path_factory.mktemp("resume") / "prep-00000001", n_patients=120, n_genes=400, top_variance=200)
+    return make_prepared(
+        tmp_path_factory.mktemp("resume") / "prep-00000001", n_patients=120, n_genes=400, top_variance=200
+    )
 
 
 def test_sigkilled_trial_resumes_and_matches_an_uninterrupted_run(dataset, tmp_path):
@@ -72,8 +91,12 @@ def test_sigkilled_trial_resumes_and_matches_an_uninterrupted_run(dataset, tmp_p
     assert a["metrics"] == b["metrics"]  # exactly equal on CPU
     assert a["epochs_run"] == b["epochs_run"] == MODEL["epochs"]
     columns = [c for c in pd.read_csv(reference / "history.csv").columns if c != "seconds"]
-    pd.testing.assert_frame_equal(pd.read_csv(killed / "history.csv")[columns], pd.read_csv(reference / "history.csv")[columns])
-    pd.testing.assert_frame_equal(pd.read_parquet(killed / "predictions.parquet"), pd.read_parquet(reference / "predictions.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(killed / "history.csv")[columns], pd.read_csv(reference / "history.csv")[columns]
+    )
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(killed / "predictions.parquet"), pd.read_parquet(reference / "predictions.parquet")
+    )
     assert not (killed / "checkpoint").exists()  # removed once the trial is complete
 
 

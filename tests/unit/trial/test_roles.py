@@ -47,7 +47,9 @@ def test_a_fold_trains_on_the_other_folds_of_train_and_val():
 def test_subsample_bootstrap_and_groups_restrict_the_training_rows():
     assert role_rows(SAMPLES, {**HOLDOUT, "subsample": "subsample_f0.5_r0"}).train.tolist() == [0, 2, 4]
     assert role_rows(SAMPLES, {**HOLDOUT, "bootstrap": "bootstrap_0"}).train.tolist() == [0, 0, 2, 4, 4, 4]
-    grouped = role_rows(SAMPLES, {"kind": "group", "train": ["train"], "eval": "test", "train_groups": ["a"], "eval_groups": ["c"]})
+    grouped = role_rows(
+        SAMPLES, {"kind": "group", "train": ["train"], "eval": "test", "train_groups": ["a"], "eval_groups": ["c"]}
+    )
     assert grouped.train.tolist() == [0, 1] and grouped.eval.tolist() == [9]
 
 
@@ -90,7 +92,15 @@ def test_regression_and_feature_noise_have_the_asked_spread():
     assert abs(x.std() - 2.0) < 0.02 and abs(x.mean()) < 0.01
 
 
-TINY = {"conv": [4, 10, 1], "pool": [5], "dense": [8], "epochs": 2, "batch_size": 16, "optimizer": "adam", "scaling": "standard"}
+TINY = {
+    "conv": [4, 10, 1],
+    "pool": [5],
+    "dense": [8],
+    "epochs": 2,
+    "batch_size": 16,
+    "optimizer": "adam",
+    "scaling": "standard",
+}
 
 
 def _train(prepared, out, role, **kwargs):
@@ -102,7 +112,9 @@ def _train(prepared, out, role, **kwargs):
 
 def test_a_fold_trial_predicts_its_fold_and_a_member_also_the_test_split(tiny_prepared, tmp_path):
     samples = pd.read_parquet(tiny_prepared / "samples.parquet")
-    fold = _train(tiny_prepared, tmp_path / "fold", {"kind": "fold", "train": ["train", "val"], "eval": "fold", "fold": 2})
+    fold = _train(
+        tiny_prepared, tmp_path / "fold", {"kind": "fold", "train": ["train", "val"], "eval": "fold", "fold": 2}
+    )
     in_fold = samples[samples["split"].isin(["train", "val"]) & (samples["fold"] == 2)]
     predicted = pd.read_parquet(tmp_path / "fold" / "predictions.parquet")
     assert fold["status"] == "ok" and fold["objective"]["metric"] == "val_loss"
@@ -125,10 +137,21 @@ def test_fine_tuning_starts_from_the_saved_weights(tiny_prepared, tmp_path):
     with pytest.raises(CandleInputError):
         _train(tiny_prepared, tmp_path / "tuned", role)
     # one epoch of plain SGD at a negligible rate: the weights stay those it started from
-    spec = trial_spec(resolve_params({**TINY, "epochs": 1, "optimizer": "sgd", "learning_rate": 1e-9}), role=role, data="prep-00000000")
+    spec = trial_spec(
+        resolve_params({**TINY, "epochs": 1, "optimizer": "sgd", "learning_rate": 1e-9}),
+        role=role,
+        data="prep-00000000",
+    )
     from candle_lib.trial.run import run_trial
 
-    run_trial(tiny_prepared, spec, tmp_path / "tuned", threads=1, log=lambda message: None, init_model=tmp_path / "source" / "model.keras")
+    run_trial(
+        tiny_prepared,
+        spec,
+        tmp_path / "tuned",
+        threads=1,
+        log=lambda message: None,
+        init_model=tmp_path / "source" / "model.keras",
+    )
     source = keras.saving.load_model(tmp_path / "source" / "model.keras")
     tuned = keras.saving.load_model(tmp_path / "tuned" / "model.keras")
     for a, b in zip(source.get_weights(), tuned.get_weights()):

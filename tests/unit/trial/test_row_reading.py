@@ -89,7 +89,12 @@ def test_block_fit_equals_the_formulas(kind, monkeypatch):
 
 def test_checkpoint_arrays_written_in_blocks_load_as_npz(monkeypatch):
     monkeypatch.setattr(checkpoint, "WRITE_BLOCK_BYTES", 40)  # a block of 1 row of 10 float32
-    arrays = {"a": np.arange(60, dtype=np.float32).reshape(6, 10), "s": np.float64(2.5), "i": np.arange(7, dtype=np.int64), "e": np.zeros((0, 3), np.float32)}
+    arrays = {
+        "a": np.arange(60, dtype=np.float32).reshape(6, 10),
+        "s": np.float64(2.5),
+        "i": np.arange(7, dtype=np.int64),
+        "e": np.zeros((0, 3), np.float32),
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, value in arrays.items():

@@ -13,7 +13,15 @@ from candle_lib.params.specs import resolve_params
 from candle_lib.trial.scaling import scaler_from_json
 from candle_lib.trial.spec import FINAL, HOLDOUT, trial_spec
 
-TINY_MODEL = {"conv": [4, 10, 1], "pool": [5], "dense": [8], "epochs": 3, "batch_size": 16, "optimizer": "adam", "scaling": "standard"}
+TINY_MODEL = {
+    "conv": [4, 10, 1],
+    "pool": [5],
+    "dense": [8],
+    "epochs": 3,
+    "batch_size": 16,
+    "optimizer": "adam",
+    "scaling": "standard",
+}
 
 
 @pytest.fixture
@@ -139,7 +147,15 @@ def test_balanced_class_weights_follow_n_over_k_n_c():
     np.testing.assert_allclose(balanced_weights(codes, 3), [6 / 9, 6 / 9, 6 / 9, 6 / 3, 6 / 6, 6 / 6], rtol=1e-6)
 
 
-@pytest.mark.parametrize("option", [{"jit_compile": True}, {"mixed_precision": True}, {"class_weight": "balanced", "optimizer": "rmsprop"}, {"optimizer": "sgd"}])
+@pytest.mark.parametrize(
+    "option",
+    [
+        {"jit_compile": True},
+        {"mixed_precision": True},
+        {"class_weight": "balanced", "optimizer": "rmsprop"},
+        {"optimizer": "sgd"},
+    ],
+)
 def test_training_options_run_on_cpu(prepared, tmp_path, option, recwarn):
     result = run(prepared, tmp_path, spec(**option))
     assert not [w for w in recwarn if "jit_compile" in str(w.message)]  # XLA really used when asked

@@ -91,7 +91,9 @@ def test_gaussian_head_trial_predicts_a_variance_it_scores(drug_set, tmp_path): 
     assert (predictions["variance"] > 0).all()
     val = predictions[predictions["split"] == "val"]
     y, mu, var = val["target"].to_numpy(), val["prediction"].to_numpy(), val["variance"].to_numpy()
-    assert result["metrics"]["val_gaussian_nll"] == pytest.approx(np.mean(0.5 * (np.log(2 * np.pi * var) + (y - mu) ** 2 / var)), rel=1e-6)
+    assert result["metrics"]["val_gaussian_nll"] == pytest.approx(
+        np.mean(0.5 * (np.log(2 * np.pi * var) + (y - mu) ** 2 / var)), rel=1e-6
+    )
     assert result["metrics"]["val_r2"] > 0.5  # the mean fits as the mean head's does
     model = _reload(tmp_path)
     assert model.output.shape[-1] == 2 and type(model.loss).__name__ == "GaussianNLL"

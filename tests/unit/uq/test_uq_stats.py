@@ -40,7 +40,9 @@ def test_entropy_and_mutual_information_by_hand():
 def test_brier_nll_ece_and_risk_coverage_by_hand():
     mean_p = P.mean(axis=0)
     assert cls.brier_score(mean_p, Y) == pytest.approx(((0.25**2 + 0.25**2) + (0.65**2 + 0.65**2)) / 2, rel=1e-12)
-    assert cls.brier_score(mean_p, Y) == pytest.approx(2 * brier_score_loss(Y, mean_p[:, 1]), rel=1e-12)  # binary: half the sum
+    assert cls.brier_score(mean_p, Y) == pytest.approx(
+        2 * brier_score_loss(Y, mean_p[:, 1]), rel=1e-12
+    )  # binary: half the sum
     assert cls.negative_log_likelihood(mean_p, Y) == pytest.approx(-(math.log(0.75) + math.log(0.35)) / 2, rel=1e-12)
     assert cls.negative_log_likelihood(mean_p, Y) == pytest.approx(log_loss(Y, mean_p, labels=[0, 1]), rel=1e-9)
     bins = cls.reliability_bins(mean_p, Y, 10)
@@ -86,7 +88,9 @@ def test_gaussian_intervals_coverage_and_width_by_hand():
     y = np.array([5.0, 3.5])  # |y - μ| = 2 < z √(14/3) = 3.55: inside; 1.5 > z √0.5 = 1.16: outside
     assert reg.picp(y, lo, hi) == 0.5
     assert reg.mean_width(lo, hi) == pytest.approx(z * (math.sqrt(14 / 3) + math.sqrt(0.5)), rel=1e-12)
-    assert reg.gaussian_nll(np.array([1.0]), np.array([0.0]), np.array([4.0])) == pytest.approx(0.5 * (math.log(2 * math.pi * 4) + 0.25))
+    assert reg.gaussian_nll(np.array([1.0]), np.array([0.0]), np.array([4.0])) == pytest.approx(
+        0.5 * (math.log(2 * math.pi * 4) + 0.25)
+    )
 
 
 def test_quantile_levels_pair_symmetric_quantiles():
@@ -106,8 +110,18 @@ def test_recalibration_scale_and_margin_by_hand():
 
 
 def test_members_are_stacked_on_the_same_rows_whatever_their_order():
-    a = pd.DataFrame({"sample_id": ["s2", "s1"], "split": ["test", "val"], "target": [2.0, 1.0], "prediction": [2.5, 1.5], "variance": [1.0, 2.0]})
-    b = pd.DataFrame({"sample_id": ["s1", "s2"], "split": ["val", "test"], "target": [1.0, 2.0], "prediction": [0.5, 1.5]})
+    a = pd.DataFrame(
+        {
+            "sample_id": ["s2", "s1"],
+            "split": ["test", "val"],
+            "target": [2.0, 1.0],
+            "prediction": [2.5, 1.5],
+            "variance": [1.0, 2.0],
+        }
+    )
+    b = pd.DataFrame(
+        {"sample_id": ["s1", "s2"], "split": ["val", "test"], "target": [1.0, 2.0], "prediction": [0.5, 1.5]}
+    )
     stacked = stack_regression([a, b])
     assert stacked.rows["sample_id"].tolist() == ["s2", "s1"]  # test before val
     np.testing.assert_allclose(stacked.values["mu"], [[2.5, 1.5], [1.5, 0.5]])
@@ -120,7 +134,15 @@ def test_members_are_stacked_on_the_same_rows_whatever_their_order():
 
 def _config(**uq):
     config = tiny_config()
-    config["uq"] = {"ensemble": "seed", "members": 3, "model": {}, "mc_dropout": {"passes": 0, "seed": 0}, "levels": [0.9], "ece_bins": 10, **uq}
+    config["uq"] = {
+        "ensemble": "seed",
+        "members": 3,
+        "model": {},
+        "mc_dropout": {"passes": 0, "seed": 0},
+        "levels": [0.9],
+        "ece_bins": 10,
+        **uq,
+    }
     return config
 
 
@@ -138,7 +160,10 @@ def test_seed_members_are_member_trials_another_workflow_would_share():
 def test_bootstrap_and_subsample_members_use_their_columns():
     config = _config(ensemble="bootstrap", members=2)
     config["data"]["splits"]["bootstrap"] = 2
-    assert [spec["role"].get("bootstrap") for spec in uq_plan(config, "p").trials.values()] == ["bootstrap_0", "bootstrap_1"]
+    assert [spec["role"].get("bootstrap") for spec in uq_plan(config, "p").trials.values()] == [
+        "bootstrap_0",
+        "bootstrap_1",
+    ]
     config = _config(ensemble="subsample", members=2, fraction=0.5)
     config["data"]["splits"].update(subsample_fractions=[0.5, 1.0], subsample_repeats=2)
     assert [m["column"] for m in uq_plan(config, "p").members] == ["subsample_f0.5_r0", "subsample_f0.5_r1"]
