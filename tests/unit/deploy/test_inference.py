@@ -268,5 +268,7 @@ def test_a_regressor_predicts_its_model_on_the_scaled_features(tmp_path, prepare
     state = json.loads((trial / "scaler.json").read_text())["state"]
     scaled = (np.asarray(data.matrix[rows], dtype=np.float64) - state["mean_"]) / state["scale_"]
     expected = keras.saving.load_model(trial / "model.keras").predict(scaled.astype(np.float32), verbose=0)[:, 0]
-    np.testing.assert_allclose(got["prediction"], expected, rtol=1e-5, atol=1e-6)
+    # float32 through a dense net of ~100 inputs: rounding of the scaled inputs (float32 in the
+    # pipeline, float64 cast to float32 here) and of the sums reaches ~2e-6 near a zero output
+    np.testing.assert_allclose(got["prediction"], expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(got["sd"], 0.0)
