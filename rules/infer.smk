@@ -43,7 +43,7 @@ rule predict_samples:
         format=config["infer"]["format"],
         orientation=config["infer"]["orientation"],
     script:
-        "../scripts/infer_samples.py"
+        "../scripts/predict_samples.py"
 
 
 rule infer:

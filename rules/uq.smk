@@ -45,7 +45,7 @@ if UQ is not None:
             levels=config["uq"]["levels"],
             bins=config["uq"]["ece_bins"],
         script:
-            "../scripts/uq_aggregate.py"
+            "../scripts/aggregate_uq.py"
 
     rule uq:
         input:
