@@ -61,6 +61,8 @@ rule train_final:
     threads: config["resources"]["trial_threads"]
     resources:
         mem_mb=config["resources"]["trial_mem_mb"],
+        gpus=KERAS_GPUS,
+        gpu=KERAS_GPUS,
     script:
         "../scripts/train_final.py"
 

@@ -39,6 +39,8 @@ rule predict_samples:
     threads: config["resources"]["trial_threads"]
     resources:
         mem_mb=config["resources"]["trial_mem_mb"],
+        gpus=KERAS_GPUS,
+        gpu=KERAS_GPUS,
     params:
         format=config["infer"]["format"],
         orientation=config["infer"]["orientation"],

@@ -100,6 +100,9 @@ rule tda_representation:
         "results/logs/tda/representation.log",
     conda:
         "../envs/train.yaml"
+    resources:
+        gpus=KERAS_GPUS,
+        gpu=KERAS_GPUS,
     params:
         split=config["tda"]["split"],
     script:

@@ -4,6 +4,20 @@
 # analysis trials are always one job each.
 
 
+# GPUs, declared here once: every rule that trains or predicts with Keras (train_trial,
+# train_bundle, train_final, uq_mc_dropout, tda_representation, predict_samples) asks for
+# gpus=KERAS_GPUS and gpu=KERAS_GPUS in its resources, and no profile names a rule for it.
+# KERAS_GPUS is resources.gpus_per_trial, at most what this run may use (--resources gpus=N:
+# profiles/local counts this machine's GPUs, so a laptop asks for none; allocation mode passes the
+# allocation's; submit mode sets no limit). Snakemake counts `gpus`, and the PBS and
+# allocation-mode submit commands read it; the SLURM executor turns `gpu` into sbatch --gpus.
+_GPU_LIMIT = workflow.global_resources.get("gpus")  # a Resource (Snakemake 9) or an int
+_GPU_LIMIT = getattr(_GPU_LIMIT, "value", _GPU_LIMIT)
+KERAS_GPUS = config["resources"]["gpus_per_trial"]
+if _GPU_LIMIT is not None:
+    KERAS_GPUS = min(KERAS_GPUS, _GPU_LIMIT)
+
+
 rule train_trial:
     input:
         unpack(get_trial_inputs),
@@ -22,6 +36,8 @@ rule train_trial:
     threads: config["resources"]["trial_threads"]
     resources:
         mem_mb=config["resources"]["trial_mem_mb"],
+        gpus=KERAS_GPUS,
+        gpu=KERAS_GPUS,
     params:
         spec=lambda wildcards: trial_spec_of(wildcards.trial_id),
     script:
@@ -45,6 +61,8 @@ if TRIALS_PER_JOB > 1:
         threads: config["resources"]["trial_threads"]
         resources:
             mem_mb=config["resources"]["trial_mem_mb"],
+            gpus=KERAS_GPUS,
+            gpu=KERAS_GPUS,
         params:
             specs=bundle_specs,
             trials_root="results/trials",

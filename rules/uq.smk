@@ -20,6 +20,8 @@ if UQ is not None and UQ.mc_trial:
         threads: config["resources"]["trial_threads"]
         resources:
             mem_mb=config["resources"]["trial_mem_mb"],
+            gpus=KERAS_GPUS,
+            gpu=KERAS_GPUS,
         params:
             passes=config["uq"]["mc_dropout"]["passes"],
             seed=config["uq"]["mc_dropout"]["seed"],

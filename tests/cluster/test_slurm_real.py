@@ -50,10 +50,7 @@ def submit_profile(target: Path) -> Path:
     own: partition debug instead of the QOS and constraint, 1 core per GPU, a short poll, and
     squeue as status command (no accounting database, so sacct knows nothing)."""
     profile = yaml.safe_load((REPO / "profiles" / "perlmutter" / "config.yaml").read_text())
-    profile["default-resources"] = {"slurm_partition": "debug", "runtime": 10, "mem_mb": 500}
-    for rule in ("train_trial", "train_bundle", "train_final"):
-        profile["set-resources"][rule]["cpus_per_gpu"] = 1
-        profile["set-resources"][rule]["mem_mb"] = 500
+    profile["default-resources"] = {"slurm_partition": "debug", "runtime": 10, "mem_mb": 500, "cpus_per_gpu": 1}
     profile.update({
         "slurm-status-command": "squeue",
         "slurm-init-seconds-before-status-checks": 1,

@@ -238,9 +238,10 @@ def exec_tail(site_resources: str) -> str:
 
 LSF_GPU = "'-nnodes 1 -alloc_flags NVME -gpu num=1'"
 LSF_RESOURCES = (
-    " --set-resources " + b64("train_trial:gpus=1", f"train_trial:lsf_extra={LSF_GPU}", "train_bundle:gpus=1",
-                              "train_bundle:runtime=720", f"train_bundle:lsf_extra={LSF_GPU}", "train_final:gpus=1",
-                              f"train_final:lsf_extra={LSF_GPU}")
+    " --set-resources " + b64(f"train_trial:lsf_extra={LSF_GPU}", f"train_bundle:lsf_extra={LSF_GPU}",
+                              "train_bundle:runtime=720", f"train_final:lsf_extra={LSF_GPU}",
+                              f"uq_mc_dropout:lsf_extra={LSF_GPU}", f"tda_representation:lsf_extra={LSF_GPU}",
+                              f"predict_samples:lsf_extra={LSF_GPU}")
     + " --default-resources " + b64("tmpdir=system_tmpdir", "mem_mb=4000", "lsf_project=MED123", "lsf_queue=batch",
                                     "runtime=120", "lsf_extra='-nnodes 1'")
 )
