@@ -23,7 +23,9 @@ def main(sm):
     write_table(sm.output.oof, out_of_fold_predictions(dirs, pd.read_parquet(sm.input.samples)))
     plot_fold_metric(folds, summary, sm.params.metric, sm.output.plot)
     for row in summary.itertuples():
-        print(f"{row.metric}: {row.mean:.4g} ± {row.sd:.3g} (95% CI {row.ci_low:.4g}..{row.ci_high:.4g}, {row.n} folds)")
+        print(
+            f"{row.metric}: {row.mean:.4g} ± {row.sd:.3g} (95% CI {row.ci_low:.4g}..{row.ci_high:.4g}, {row.n} folds)"
+        )
 
 
 run_logged(snakemake.log[0], main, snakemake)  # noqa: F821

@@ -15,8 +15,12 @@ def main(sm):
     best = best_summary(table, trial_dirs, objective["metric"], objective["direction"])
     write_table(sm.output.table, table)
     write_json(sm.output.best, best)
-    write_search_plots(table, sm.params.varied, objective["metric"], objective["direction"], Path(sm.output.plots[0]).parent)
-    print(f"{len(table)} trials, {best['n_ok']} ok; best {best['trial_id']} {objective['metric']}={best['objective']['value']:.4g}")
+    write_search_plots(
+        table, sm.params.varied, objective["metric"], objective["direction"], Path(sm.output.plots[0]).parent
+    )
+    print(
+        f"{len(table)} trials, {best['n_ok']} ok; best {best['trial_id']} {objective['metric']}={best['objective']['value']:.4g}"
+    )
 
 
 run_logged(snakemake.log[0], main, snakemake)  # noqa: F821

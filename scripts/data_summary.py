@@ -21,7 +21,9 @@ def main(sm):
     write_json(sm.output.summary, summary)
     write_text(sm.output.table, summary_html(summary))
     plot_label_balance(summary, sm.output.plot)
-    print(f"{summary['samples']} samples, {summary['genes_kept']} of {summary['genes_in']} genes, {summary['normalization']}")
+    print(
+        f"{summary['samples']} samples, {summary['genes_kept']} of {summary['genes_in']} genes, {summary['normalization']}"
+    )
 
 
 run_logged(snakemake.log[0], main, snakemake)  # noqa: F821

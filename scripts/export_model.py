@@ -9,9 +9,16 @@ from candle_lib.logged_step import run_logged
 def main(sm):
     trial = Path(sm.input.trial).parent
     record = export_bundle(
-        trial, Path(sm.input.manifest).parent, sm.input.genes, Path(sm.output.model).parent, source=sm.params.source, ingested=ingested_kind(sm.input.values)
+        trial,
+        Path(sm.input.manifest).parent,
+        sm.input.genes,
+        Path(sm.output.model).parent,
+        source=sm.params.source,
+        ingested=ingested_kind(sm.input.values),
     )
-    print(f"{trial} -> {Path(sm.output.model).parent}: {record['normalization']}/{record['transform']}, {len(record['features'])} features")
+    print(
+        f"{trial} -> {Path(sm.output.model).parent}: {record['normalization']}/{record['transform']}, {len(record['features'])} features"
+    )
 
 
 run_logged(snakemake.log[0], main, snakemake)  # noqa: F821

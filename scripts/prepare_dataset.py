@@ -23,7 +23,9 @@ def main(sm):
         gene_list=sm.input.get("gene_list"),
     )
     prep = Path(sm.output.matrix).parent.name
-    write_prepared(Path(sm.output.matrix).parent, matrix, samples, features, {"prep_id": prep, "preparation": options, **summary})
+    write_prepared(
+        Path(sm.output.matrix).parent, matrix, samples, features, {"prep_id": prep, "preparation": options, **summary}
+    )
     print(f"{prep}: {matrix.shape[0]} samples x {matrix.shape[1]} features; {summary}")
 
 

@@ -11,7 +11,9 @@ def main(sm):
     write_table(sm.output.counts, cohort.counts.reset_index())
     write_table(sm.output.genes, cohort.genes)
     write_table(sm.output.samples, cohort.samples)
-    print(f"{variant}: {len(cohort.samples)} samples, {len(cohort.genes)} genes, {len(cohort.differential_genes)} differential")
+    print(
+        f"{variant}: {len(cohort.samples)} samples, {len(cohort.genes)} genes, {len(cohort.differential_genes)} differential"
+    )
 
 
 run_logged(snakemake.log[0], main, snakemake)  # noqa: F821

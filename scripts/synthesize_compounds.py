@@ -11,7 +11,9 @@ def main(sm):
     for name, table in compounds.raw_tables().items():
         write_table(sm.output[name], table)
     blocks = {name: compounds.block(name).shape[1] for name in ("descriptors", "similarities", "ecfp4")}
-    print(f"{variant}: {len(compounds.compounds)} compounds, features per block {blocks}, {compounds.compounds['label'].eq('active').sum()} active")
+    print(
+        f"{variant}: {len(compounds.compounds)} compounds, features per block {blocks}, {compounds.compounds['label'].eq('active').sum()} active"
+    )
 
 
 run_logged(snakemake.log[0], main, snakemake)  # noqa: F821

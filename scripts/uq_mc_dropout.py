@@ -11,7 +11,9 @@ def main(sm):
     from candle_lib.trial.tf_setup import configure_tensorflow
 
     configure_tensorflow(sm.threads, sm.params.seed)
-    samples = mc_dropout_predictions(Path(sm.input.metrics).parent, Path(sm.input.manifest).parent, sm.params.passes, seed=sm.params.seed)
+    samples = mc_dropout_predictions(
+        Path(sm.input.metrics).parent, Path(sm.input.manifest).parent, sm.params.passes, seed=sm.params.seed
+    )
     write_table(sm.output.samples, samples)
 
 

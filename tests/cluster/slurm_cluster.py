@@ -111,26 +111,36 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         default = Path("/etc/slurm/slurm.conf")
         if not default.exists() and default.parent.is_dir():
             default.write_text(MARKER + self.conf.read_text())
-            (default.parent / "gres.conf").write_text(MARKER + f"NodeName={self.node} Name=gpu File={','.join(FAKE_GPUS)}\n")
+            (default.parent / "gres.conf").write_text(
+                MARKER + f"NodeName={self.node} Name=gpu File={','.join(FAKE_GPUS)}\n"
+            )
             self.wrote_default = True
-        (r / "etc" / "gres.conf").write_text(
-            f"NodeName={self.node} Name=gpu File={','.join(FAKE_GPUS)}\n"
-        )
+        (r / "etc" / "gres.conf").write_text(f"NodeName={self.node} Name=gpu File={','.join(FAKE_GPUS)}\n")
 
     def _start(self, name: str, argv: list[str]) -> None:
         log = open(self.root / "log" / f"{name}.out", "w")
-        self.processes[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+        )
 
-    def start(self, timeout: float = 60.0) -> "SlurmCluster":
+    def start(self, timeout: float = 60.0) -> SlurmCluster:
         self.write_config()
         key = self.root / "munge" / "munge.key"
         subprocess.run(["mungekey", "--create", "--keyfile", str(key), "--force"], check=True, capture_output=True)
         os.chmod(key, 0o600)
-        self._start("munged", [
-            "munged", "--foreground", "--force", f"--socket={self.munge_socket}", f"--key-file={key}",
-            f"--pid-file={self.root / 'munge' / 'munged.pid'}", f"--seed-file={self.root / 'munge' / 'seed'}",
-            f"--log-file={self.root / 'log' / 'munged.log'}",
-        ])
+        self._start(
+            "munged",
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--socket={self.munge_socket}",
+                f"--key-file={key}",
+                f"--pid-file={self.root / 'munge' / 'munged.pid'}",
+                f"--seed-file={self.root / 'munge' / 'seed'}",
+                f"--log-file={self.root / 'log' / 'munged.log'}",
+            ],
+        )
         self._wait(lambda: self.munge_socket.exists(), timeout, "munged's socket")
         self._start("slurmctld", ["slurmctld", "-D", "-f", str(self.conf)])
         self._start("slurmd", ["slurmd", "-D", "-f", str(self.conf)])
@@ -182,7 +192,7 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         kwargs.setdefault("env", self.env)
         return subprocess.run(list(argv), capture_output=True, text=True, **kwargs)
 
-    def __enter__(self) -> "SlurmCluster":
+    def __enter__(self) -> SlurmCluster:
         try:
             return self.start()
         except BaseException:

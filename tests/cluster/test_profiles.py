@@ -15,18 +15,42 @@ from pathlib import Path
 import pytest
 from conftest import REPO, planned_jobs, tiny_config, write_config
 
-PROFILES = ["local", "summit", "frontier", "perlmutter", "polaris",
-            "summit/allocation", "frontier/allocation", "perlmutter/allocation", "polaris/allocation"]
+PROFILES = [
+    "local",
+    "summit",
+    "frontier",
+    "perlmutter",
+    "polaris",
+    "summit/allocation",
+    "frontier/allocation",
+    "perlmutter/allocation",
+    "polaris/allocation",
+]
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_dry_run_with_every_profile(profile, tmp_path):
     config = write_config(tmp_path / "config.yaml", tiny_config())
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(REPO / "Snakefile"),
-         "--profile", str(REPO / "profiles" / profile), "--configfile", str(config),
-         "--directory", str(tmp_path), "-n", "--cores", "4", "--resources", "gpus=2"],
-        capture_output=True, text=True, timeout=300,
+        [
+            str(Path(sys.executable).parent / "snakemake"),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--profile",
+            str(REPO / "profiles" / profile),
+            "--configfile",
+            str(config),
+            "--directory",
+            str(tmp_path),
+            "-n",
+            "--cores",
+            "4",
+            "--resources",
+            "gpus=2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     assert planned_jobs(result)["train_trial"] == 2
@@ -57,12 +81,37 @@ def test_summit_allocation_script_submits_this_bsub(tmp_path):
     fakes = fake_commands(tmp_path / "bin", ["bsub"])
     script = REPO / "profiles" / "summit" / "submit-allocation.sh"
     env = dict(os.environ, PATH=f"{fakes}:{os.environ['PATH']}")
-    subprocess.run(["bash", str(script), "-P", "MED123", "-nnodes", "4", "-W", "120", "--", "--configfile", "my.yaml"],
-                   cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    subprocess.run(
+        ["bash", str(script), "-P", "MED123", "-nnodes", "4", "-W", "120", "--", "--configfile", "my.yaml"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     (argv,) = calls(fakes)
-    assert argv[1:] == ["-J", "candle-allocation", "-o", "results/logs/allocation-%J.out", "-cwd", str(tmp_path),
-                        "-q", "batch", "-alloc_flags", "NVME", "-P", "MED123", "-nnodes", "4", "-W", "120",
-                        str(script), "--inside-allocation", "--configfile", "my.yaml"]
+    assert argv[1:] == [
+        "-J",
+        "candle-allocation",
+        "-o",
+        "results/logs/allocation-%J.out",
+        "-cwd",
+        str(tmp_path),
+        "-q",
+        "batch",
+        "-alloc_flags",
+        "NVME",
+        "-P",
+        "MED123",
+        "-nnodes",
+        "4",
+        "-W",
+        "120",
+        str(script),
+        "--inside-allocation",
+        "--configfile",
+        "my.yaml",
+    ]
 
 
 def test_polaris_allocation_script_submits_this_qsub(tmp_path):
@@ -71,14 +120,48 @@ def test_polaris_allocation_script_submits_this_qsub(tmp_path):
     env = dict(os.environ, PATH=f"{fakes}:{os.environ['PATH']}")
     env.pop("CANDLE_INSIDE_ALLOCATION", None)
     env.pop("CANDLE_HOME", None)
-    subprocess.run(["bash", str(script), "-A", "MED123", "-l", "select=4:system=polaris", "-l", "walltime=2:00:00",
-                    "--", "--configfile", "my.yaml"], cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            "bash",
+            str(script),
+            "-A",
+            "MED123",
+            "-l",
+            "select=4:system=polaris",
+            "-l",
+            "walltime=2:00:00",
+            "--",
+            "--configfile",
+            "my.yaml",
+        ],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     (argv,) = calls(fakes)
-    assert argv[1:] == ["-N", "candle-allocation", "-j", "oe", "-o", "results/logs/",
-                        "-q", "prod", "-l", "filesystems=home:eagle",
-                        "-A", "MED123", "-l", "select=4:system=polaris", "-l", "walltime=2:00:00",
-                        "-v", f"CANDLE_INSIDE_ALLOCATION=1,CANDLE_HOME={REPO},CANDLE_WORKDIR={tmp_path},CANDLE_SNAKEMAKE_ARGS=--configfile my.yaml",
-                        str(script)]
+    assert argv[1:] == [
+        "-N",
+        "candle-allocation",
+        "-j",
+        "oe",
+        "-o",
+        "results/logs/",
+        "-q",
+        "prod",
+        "-l",
+        "filesystems=home:eagle",
+        "-A",
+        "MED123",
+        "-l",
+        "select=4:system=polaris",
+        "-l",
+        "walltime=2:00:00",
+        "-v",
+        f"CANDLE_INSIDE_ALLOCATION=1,CANDLE_HOME={REPO},CANDLE_WORKDIR={tmp_path},CANDLE_SNAKEMAKE_ARGS=--configfile my.yaml",
+        str(script),
+    ]
 
 
 def test_slurm_allocation_scripts_submit_this_sbatch(tmp_path):
@@ -91,11 +174,27 @@ def test_slurm_allocation_scripts_submit_this_sbatch(tmp_path):
     }
     for site, site_options in expected_site.items():
         script = REPO / "profiles" / site / "submit-allocation.sh"
-        subprocess.run(["bash", str(script), "-A", "MED123", "-N", "4", "-t", "2:00:00"],
-                       cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
-        assert calls(fakes)[-1][1:] == ["--job-name=candle-allocation", "--output=results/logs/allocation-%j.out",
-                                        *site_options, "-A", "MED123", "-N", "4", "-t", "2:00:00",
-                                        str(script), "--inside-allocation"]
+        subprocess.run(
+            ["bash", str(script), "-A", "MED123", "-N", "4", "-t", "2:00:00"],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        assert calls(fakes)[-1][1:] == [
+            "--job-name=candle-allocation",
+            "--output=results/logs/allocation-%j.out",
+            *site_options,
+            "-A",
+            "MED123",
+            "-N",
+            "4",
+            "-t",
+            "2:00:00",
+            str(script),
+            "--inside-allocation",
+        ]
 
 
 # --- allocation mode: each job a background launcher step (cluster-generic submit/status/cancel) ---
@@ -119,15 +218,23 @@ def launcher_stand_ins(directory: Path, names, exit_code: int = 0) -> Path:
 
 
 def start_step(site: str, threads: int, gpus: int, env: dict, cwd: Path) -> str:
-    result = subprocess.run([str(REPO / "profiles" / site / "bin" / "candle-step"), str(threads), str(gpus), "job.sh"],
-                            cwd=cwd, env=env, check=True, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [str(REPO / "profiles" / site / "bin" / "candle-step"), str(threads), str(gpus), "job.sh"],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     (step,) = result.stdout.split()  # one line: the step id, printed at once
     return step
 
 
 def step_status(step: str, env: dict, cwd: Path) -> str:
-    return subprocess.run([str(STEP_COMMON / "candle-step-status"), step], cwd=cwd, env=env,
-                          check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [str(STEP_COMMON / "candle-step-status"), step], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def finished(step: str, env: dict, cwd: Path) -> str:
@@ -139,25 +246,95 @@ def finished(step: str, env: dict, cwd: Path) -> str:
     raise AssertionError(f"step {step} still running")
 
 
-@pytest.mark.parametrize("site, launcher, gpu_argv, cpu_argv", [
-    ("perlmutter", "srun",
-     ["--exact", "--nodes=1", "--ntasks=1", "--cpus-per-task=16", "--mem-per-cpu=1000", "--gpus-per-task=1",
-      "--gpu-bind=none", "job.sh"],
-     ["--exact", "--nodes=1", "--ntasks=1", "--cpus-per-task=3", "--mem-per-cpu=1000", "job.sh"]),
-    ("frontier", "srun",
-     ["--exact", "--nodes=1", "--ntasks=1", "--cpus-per-task=7", "--mem-per-cpu=1000", "--gpus-per-task=1",
-      "--gpu-bind=closest", "job.sh"],
-     ["--exact", "--nodes=1", "--ntasks=1", "--cpus-per-task=3", "--mem-per-cpu=1000", "job.sh"]),
-    ("summit", "jsrun",
-     ["--nrs", "1", "--tasks_per_rs", "1", "--cpu_per_rs", "7", "--gpu_per_rs", "1", "--rs_per_host", "1",
-      "--bind", "packed:7", "--smpiargs=off", "job.sh"],
-     ["--nrs", "1", "--tasks_per_rs", "1", "--cpu_per_rs", "3", "--gpu_per_rs", "0", "--rs_per_host", "1",
-      "--smpiargs=off", "job.sh"]),
-    ("polaris", "mpiexec",
-     ["-n", "1", "--ppn", "1", "--hosts", "x3001c0s7b0n0", "--cpu-bind", "depth", "--depth", "8",
-      "--env", "CUDA_VISIBLE_DEVICES=0", "job.sh"],
-     ["-n", "1", "--ppn", "1", "--cpu-bind", "depth", "--depth", "3", "job.sh"]),
-])
+@pytest.mark.parametrize(
+    "site, launcher, gpu_argv, cpu_argv",
+    [
+        (
+            "perlmutter",
+            "srun",
+            [
+                "--exact",
+                "--nodes=1",
+                "--ntasks=1",
+                "--cpus-per-task=16",
+                "--mem-per-cpu=1000",
+                "--gpus-per-task=1",
+                "--gpu-bind=none",
+                "job.sh",
+            ],
+            ["--exact", "--nodes=1", "--ntasks=1", "--cpus-per-task=3", "--mem-per-cpu=1000", "job.sh"],
+        ),
+        (
+            "frontier",
+            "srun",
+            [
+                "--exact",
+                "--nodes=1",
+                "--ntasks=1",
+                "--cpus-per-task=7",
+                "--mem-per-cpu=1000",
+                "--gpus-per-task=1",
+                "--gpu-bind=closest",
+                "job.sh",
+            ],
+            ["--exact", "--nodes=1", "--ntasks=1", "--cpus-per-task=3", "--mem-per-cpu=1000", "job.sh"],
+        ),
+        (
+            "summit",
+            "jsrun",
+            [
+                "--nrs",
+                "1",
+                "--tasks_per_rs",
+                "1",
+                "--cpu_per_rs",
+                "7",
+                "--gpu_per_rs",
+                "1",
+                "--rs_per_host",
+                "1",
+                "--bind",
+                "packed:7",
+                "--smpiargs=off",
+                "job.sh",
+            ],
+            [
+                "--nrs",
+                "1",
+                "--tasks_per_rs",
+                "1",
+                "--cpu_per_rs",
+                "3",
+                "--gpu_per_rs",
+                "0",
+                "--rs_per_host",
+                "1",
+                "--smpiargs=off",
+                "job.sh",
+            ],
+        ),
+        (
+            "polaris",
+            "mpiexec",
+            [
+                "-n",
+                "1",
+                "--ppn",
+                "1",
+                "--hosts",
+                "x3001c0s7b0n0",
+                "--cpu-bind",
+                "depth",
+                "--depth",
+                "8",
+                "--env",
+                "CUDA_VISIBLE_DEVICES=0",
+                "job.sh",
+            ],
+            ["-n", "1", "--ppn", "1", "--cpu-bind", "depth", "--depth", "3", "job.sh"],
+        ),
+    ],
+)
 def test_allocation_steps_run_this_launcher_in_the_background(site, launcher, gpu_argv, cpu_argv, tmp_path):
     """bin/candle-step <threads> <gpus> <jobscript> (the cluster-generic submit command) starts the
     site's launcher with exactly this argv, returns a step id at once, and candle-step-status
@@ -166,8 +343,13 @@ def test_allocation_steps_run_this_launcher_in_the_background(site, launcher, gp
     work.mkdir()
     nodefile = tmp_path / "nodefile"
     nodefile.write_text("x3001c0s7b0n0\nx3001c0s7b0n0\nx3001c0s13b0n0\n")
-    env = dict(os.environ, CANDLE_MEM_PER_CPU="1000", PBS_NODEFILE=str(nodefile), PBS_JOBID=f"test-{os.getpid()}-{site}",
-               PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ,
+        CANDLE_MEM_PER_CPU="1000",
+        PBS_NODEFILE=str(nodefile),
+        PBS_JOBID=f"test-{os.getpid()}-{site}",
+        PYTHONPATH=str(REPO),
+    )
     for name in ("CANDLE_CPUS_PER_GPU", "CANDLE_STEP_DIR", "CANDLE_GPUS_PER_NODE"):
         env.pop(name, None)
     ok = launcher_stand_ins(tmp_path / "ok", [launcher])

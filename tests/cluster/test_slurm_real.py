@@ -51,13 +51,15 @@ def submit_profile(target: Path) -> Path:
     squeue as status command (no accounting database, so sacct knows nothing)."""
     profile = yaml.safe_load((REPO / "profiles" / "perlmutter" / "config.yaml").read_text())
     profile["default-resources"] = {"slurm_partition": "debug", "runtime": 10, "mem_mb": 500, "cpus_per_gpu": 1}
-    profile.update({
-        "slurm-status-command": "squeue",
-        "slurm-init-seconds-before-status-checks": 1,
-        "seconds-between-status-checks": 1,
-        "latency-wait": 5,
-        "max-jobs-per-timespan": "100/1s",
-    })
+    profile.update(
+        {
+            "slurm-status-command": "squeue",
+            "slurm-init-seconds-before-status-checks": 1,
+            "seconds-between-status-checks": 1,
+            "latency-wait": 5,
+            "max-jobs-per-timespan": "100/1s",
+        }
+    )
     target.mkdir(parents=True)
     (target / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return target
@@ -83,8 +85,16 @@ def test_submit_mode_runs_the_workflow_through_sbatch(cluster, tmp_path):
     profile = submit_profile(tmp_path / "profile")
     started = time.monotonic()
     result = cluster.run(
-        SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--profile", str(profile),
-        "--configfile", str(tiny(workdir)), "--directory", str(workdir), timeout=600,
+        SNAKEMAKE,
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--profile",
+        str(profile),
+        "--configfile",
+        str(tiny(workdir)),
+        "--directory",
+        str(workdir),
+        timeout=600,
     )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:] + cluster.logs()
@@ -107,10 +117,20 @@ def test_allocation_mode_runs_the_workflow_inside_one_sbatch_job(cluster, tmp_pa
     env = dict(cluster.env, CANDLE_SBATCH_DEFAULTS="--gpus-per-node=2", CANDLE_CPUS_PER_GPU="1")
     started = time.monotonic()
     result = cluster.run(
-        "bash", str(REPO / "profiles" / "perlmutter" / "submit-allocation.sh"),
-        "--wait", "--nodes=1", "--ntasks=2", "--cpus-per-task=1", "--mem=4000", "--time=10",
-        "--", "--configfile", str(config),
-        cwd=workdir, env=env, timeout=600,
+        "bash",
+        str(REPO / "profiles" / "perlmutter" / "submit-allocation.sh"),
+        "--wait",
+        "--nodes=1",
+        "--ntasks=2",
+        "--cpus-per-task=1",
+        "--mem=4000",
+        "--time=10",
+        "--",
+        "--configfile",
+        str(config),
+        cwd=workdir,
+        env=env,
+        timeout=600,
     )
     elapsed = time.monotonic() - started
     outputs = list((workdir / "results" / "logs").glob("allocation-*.out"))

@@ -42,15 +42,15 @@ pytestmark = pytest.mark.workflow
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 STAND_INS = {
-    "bsub": r'''
+    "bsub": r"""
 args = sys.argv[1:]
 record(sys.argv)
 job = new_job(args[args.index("-J") + 1])
 cwd, log = args[args.index("-cwd") + 1], args[args.index("-o") + 1]
 start(job, ["bash", "-c", args[-1]], cwd, log)
 print(f"Job <{job}> is submitted to queue <{args[args.index('-q') + 1]}>.")
-''',
-    "bjobs": r'''
+""",
+    "bjobs": r"""
 import fnmatch
 args = sys.argv[1:]
 assert args[:3] == ["-noheader", "-o", "jobid stat"] and args[3] == "-aJ", args
@@ -68,19 +68,19 @@ while "RUN" in first.values() and status() == first and time.time() < deadline:
     time.sleep(0.2)
 for job, stat in status().items():
     print(job, stat)
-''',
-    "badmin": r'''
+""",
+    "badmin": r"""
 assert sys.argv[1:] == ["showconf", "mbd"], sys.argv
 print("MBD configuration at Thu Jan  1 00:00:00 2026")
 print(f"LSB_SHAREDIR = {STATE / 'lsf' / 'work'}")
 print(f"LSF_CONFDIR = {STATE / 'lsf' / 'conf'}")
 print("LSF_UNIT_FOR_LIMITS = MB")
-''',
-    "lsclusters": r'''
+""",
+    "lsclusters": r"""
 print("CLUSTER_NAME   STATUS   MASTER_HOST   ADMIN   HOSTS  SERVERS")
 print("fakelsf        ok       login1        lsfadmin   1       1")
-''',
-    "qsub": r'''
+""",
+    "qsub": r"""
 args = sys.argv[1:]
 record(sys.argv)
 name = args[args.index("-N") + 1]
@@ -89,15 +89,15 @@ out = Path(args[args.index("-o") + 1])
 log = out / f"{name}.o{job}" if out.is_dir() else STATE / f"{name}.o{job}"  # PBS: undelivered output
 start(job, ["bash", args[-1]], os.getcwd(), log)
 print(f"{job}.polaris-pbs-01")
-''',
-    "qstat": r'''
+""",
+    "qstat": r"""
 args = sys.argv[1:]
 assert args[:4] == ["-x", "-f", "-F", "json"] and len(args) == 5, args
 job_id = args[4]
 code = exit_code(job_id.split(".")[0])
 info = {"job_state": "R"} if code is None else {"job_state": "F", "Exit_status": code}
 print(json.dumps({"timestamp": 1, "pbs_version": "2022.1.3", "Jobs": {job_id: info}}))
-''',
+""",
 }
 
 COMMON = r'''#!{python}
@@ -165,16 +165,34 @@ def run_profile(site: str, tmp_path: Path) -> tuple[Path, Path, subprocess.Compl
     config = tiny_config()
     config["model"]["epochs"] = 2
     write_config(workdir / "config.yaml", config)
-    env = dict(os.environ, PATH=f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-               CANDLE_LSF_PROJECT="MED123", CANDLE_PBS_PROJECT="MED123", TF_CPP_MIN_LOG_LEVEL="3",
-               FAKE_KILL_FIRST={"summit": "rule_train_trial", "polaris": "smk.train_trial"}[site])
+    env = dict(
+        os.environ,
+        PATH=f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+        CANDLE_LSF_PROJECT="MED123",
+        CANDLE_PBS_PROJECT="MED123",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        FAKE_KILL_FIRST={"summit": "rule_train_trial", "polaris": "smk.train_trial"}[site],
+    )
     env.pop("SNAKEMAKE_PROFILE", None)
     started = time.monotonic()
     result = subprocess.run(
         # the poll interval is the only override: the profiles' 10-30 s are for real schedulers
-        [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--profile", str(REPO / "profiles" / site),
-         "--configfile", "config.yaml", "--seconds-between-status-checks", "1"],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+        [
+            SNAKEMAKE,
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--profile",
+            str(REPO / "profiles" / site),
+            "--configfile",
+            "config.yaml",
+            "--seconds-between-status-checks",
+            "1",
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     elapsed = time.monotonic() - started
     print(f"{site} submit mode through the stand-ins: {elapsed:.0f} s")
@@ -214,8 +232,11 @@ def normalise(argv: list[str], workdir: Path) -> list[str]:
 
 def canon(command: str) -> str:
     """Snakemake writes some option lists from sets, in no fixed order: sort them."""
-    return re.sub(r"(--(?:allowed-rules|rerun-triggers|shared-fs-usage|target-jobs) )(.+?)(?= --)",
-                  lambda m: m[1] + " ".join(sorted(m[2].split())), command)
+    return re.sub(
+        r"(--(?:allowed-rules|rerun-triggers|shared-fs-usage|target-jobs) )(.+?)(?= --)",
+        lambda m: m[1] + " ".join(sorted(m[2].split())),
+        command,
+    )
 
 
 def b64(*values: str) -> str:
@@ -230,20 +251,34 @@ def exec_tail(site_resources: str) -> str:
         " --shared-fs-usage persistence input-output software-deployment sources software-deployment-cache"
         " storage-local-copies source-cache --latency-wait 60 --scheduler 'greedy'"
         f" --local-storage-prefix {b64('.snakemake/storage')} --scheduler-solver-path '<bin>'"
-        " --runtime-source-cache-path '<source-cache>' --configfiles <run>/config.yaml" + site_resources +
-        " --groups 'synthesize_cohort=data' 'ingest_data=data' 'assign_splits=data' 'prepare_dataset=data'"
+        " --runtime-source-cache-path '<source-cache>' --configfiles <run>/config.yaml"
+        + site_resources
+        + " --groups 'synthesize_cohort=data' 'ingest_data=data' 'assign_splits=data' 'prepare_dataset=data'"
         " --mode 'remote'"
     )
 
 
 LSF_GPU = "'-nnodes 1 -alloc_flags NVME -gpu num=1'"
 LSF_RESOURCES = (
-    " --set-resources " + b64(f"train_trial:lsf_extra={LSF_GPU}", f"train_bundle:lsf_extra={LSF_GPU}",
-                              "train_bundle:runtime=720", f"train_final:lsf_extra={LSF_GPU}",
-                              f"uq_mc_dropout:lsf_extra={LSF_GPU}", f"tda_representation:lsf_extra={LSF_GPU}",
-                              f"predict_samples:lsf_extra={LSF_GPU}")
-    + " --default-resources " + b64("tmpdir=system_tmpdir", "mem_mb=4000", "lsf_project=MED123", "lsf_queue=batch",
-                                    "runtime=120", "lsf_extra='-nnodes 1'")
+    " --set-resources "
+    + b64(
+        f"train_trial:lsf_extra={LSF_GPU}",
+        f"train_bundle:lsf_extra={LSF_GPU}",
+        "train_bundle:runtime=720",
+        f"train_final:lsf_extra={LSF_GPU}",
+        f"uq_mc_dropout:lsf_extra={LSF_GPU}",
+        f"tda_representation:lsf_extra={LSF_GPU}",
+        f"predict_samples:lsf_extra={LSF_GPU}",
+    )
+    + " --default-resources "
+    + b64(
+        "tmpdir=system_tmpdir",
+        "mem_mb=4000",
+        "lsf_project=MED123",
+        "lsf_queue=batch",
+        "runtime=120",
+        "lsf_extra='-nnodes 1'",
+    )
 )
 
 
@@ -259,19 +294,50 @@ def test_lsf_submit_mode_through_bsub(tmp_path):
     argvs = [normalise(argv, workdir) for argv in calls(state)]
     jobs = [argv[2].split("___")[0] for argv in argvs]
     # the 4 data rules are one submission (profile `groups:`); 2 trials + the killed one again
-    assert sorted(job.split(":")[0] for job in jobs) == sorted([
-        "Snakemake_group_data", "Snakemake_rule_data_summary", *["Snakemake_rule_train_trial"] * 3,
-        "Snakemake_rule_aggregate_hpo", "Snakemake_rule_train_final", "Snakemake_rule_report_tables"])
+    assert sorted(job.split(":")[0] for job in jobs) == sorted(
+        [
+            "Snakemake_group_data",
+            "Snakemake_rule_data_summary",
+            *["Snakemake_rule_train_trial"] * 3,
+            "Snakemake_rule_aggregate_hpo",
+            "Snakemake_rule_train_final",
+            "Snakemake_rule_report_tables",
+        ]
+    )
     data = argvs[jobs.index(f"Snakemake_group_data:prepare_dataset__prep={prep}")]
     log = f"<run>/.snakemake/lsf_logs/group_data/prepare_dataset__prep={prep}/<uuid>.log"
     assert data == [
-        "bsub", "-J", f"Snakemake_group_data:prepare_dataset__prep={prep}___(<uuid>)", "-o", log, "-e", log,
-        "-env", "all", "-P", "MED123", "-q", "batch", "-W", "480", "-n", "1", "-R", "rusage[mem=4000.0]",
-        "-R", "span[hosts=1]", "-nnodes", "1", "-cwd", "<run>",
-        canon("<bin>/python3 -m snakemake --snakefile '<repo>/Snakefile' --target-jobs 'synthesize_cohort:'"
-        f" 'prepare_dataset:prep={prep}' 'ingest_data:' 'assign_splits:' --allowed-rules synthesize_cohort ingest_data"
-        " prepare_dataset assign_splits --local-groupid '60414a60-0122-5884-8af4-ff9b5d8e8d4f' --cores 'all'"
-        " --attempt 1 --wait-for-files '<run>/.snakemake/tmp.<x>'" + exec_tail(LSF_RESOURCES)),
+        "bsub",
+        "-J",
+        f"Snakemake_group_data:prepare_dataset__prep={prep}___(<uuid>)",
+        "-o",
+        log,
+        "-e",
+        log,
+        "-env",
+        "all",
+        "-P",
+        "MED123",
+        "-q",
+        "batch",
+        "-W",
+        "480",
+        "-n",
+        "1",
+        "-R",
+        "rusage[mem=4000.0]",
+        "-R",
+        "span[hosts=1]",
+        "-nnodes",
+        "1",
+        "-cwd",
+        "<run>",
+        canon(
+            "<bin>/python3 -m snakemake --snakefile '<repo>/Snakefile' --target-jobs 'synthesize_cohort:'"
+            f" 'prepare_dataset:prep={prep}' 'ingest_data:' 'assign_splits:' --allowed-rules synthesize_cohort ingest_data"
+            " prepare_dataset assign_splits --local-groupid '60414a60-0122-5884-8af4-ff9b5d8e8d4f' --cores 'all'"
+            " --attempt 1 --wait-for-files '<run>/.snakemake/tmp.<x>'" + exec_tail(LSF_RESOURCES)
+        ),
     ]
     # the first trial submission was killed: bjobs said EXIT, the plugin reported it failed and
     # `retries` resubmitted it (attempt 2) with the same request
@@ -279,19 +345,49 @@ def test_lsf_submit_mode_through_bsub(tmp_path):
     assert f"LSF-job '{killed}' failed, LSF status is: 'EXIT'" in result.stderr
     first = argvs[int(killed) - 101]
     trial = first[2].split("trial_id=")[1].split("___")[0]
-    again = [a for a in argvs[int(killed) - 100:] if a[2] == first[2]]
+    again = [a for a in argvs[int(killed) - 100 :] if a[2] == first[2]]
     assert len(again) == 1
     log = f"<run>/.snakemake/lsf_logs/rule_train_trial/trial_id={trial}/<uuid>.log"
-    files = " ".join(f"'results/data/prepared/{prep}/{name}'"
-                     for name in ("matrix.npy", "samples.parquet", "features.parquet", "manifest.json"))
+    files = " ".join(
+        f"'results/data/prepared/{prep}/{name}'"
+        for name in ("matrix.npy", "samples.parquet", "features.parquet", "manifest.json")
+    )
     for attempt, argv in ((1, first), (2, again[0])):
         assert argv == [
-            "bsub", "-J", f"Snakemake_rule_train_trial:trial_id={trial}___(<uuid>)", "-o", log, "-e", log,
-            "-env", "all", "-P", "MED123", "-q", "batch", "-W", "120", "-n", "1", "-R", "rusage[mem=2000.0]",
-            "-R", "span[hosts=1]", "-nnodes", "1", "-alloc_flags", "NVME", "-gpu", "num=1", "-cwd", "<run>",
-            canon(f"<bin>/python3 -m snakemake --snakefile '<repo>/Snakefile' --target-jobs 'train_trial:trial_id={trial}'"
-            f" --allowed-rules train_trial --cores 'all' --attempt {attempt} --force-use-threads "
-            f" --wait-for-files '<run>/.snakemake/tmp.<x>' {files}" + exec_tail(LSF_RESOURCES)),
+            "bsub",
+            "-J",
+            f"Snakemake_rule_train_trial:trial_id={trial}___(<uuid>)",
+            "-o",
+            log,
+            "-e",
+            log,
+            "-env",
+            "all",
+            "-P",
+            "MED123",
+            "-q",
+            "batch",
+            "-W",
+            "120",
+            "-n",
+            "1",
+            "-R",
+            "rusage[mem=2000.0]",
+            "-R",
+            "span[hosts=1]",
+            "-nnodes",
+            "1",
+            "-alloc_flags",
+            "NVME",
+            "-gpu",
+            "num=1",
+            "-cwd",
+            "<run>",
+            canon(
+                f"<bin>/python3 -m snakemake --snakefile '<repo>/Snakefile' --target-jobs 'train_trial:trial_id={trial}'"
+                f" --allowed-rules train_trial --cores 'all' --attempt {attempt} --force-use-threads "
+                f" --wait-for-files '<run>/.snakemake/tmp.<x>' {files}" + exec_tail(LSF_RESOURCES)
+            ),
         ]
 
 
@@ -300,17 +396,45 @@ def test_pbs_submit_mode_through_qsub(tmp_path):
     assert_completed(workdir)
     argvs = [normalise(argv, workdir) for argv in calls(state)]
     names = [argv[argv.index("-N") + 1] for argv in argvs]
-    assert sorted(names) == sorted(["smk.GROUP", "smk.data_summary", *["smk.train_trial"] * 3, "smk.aggregate_hpo",
-                                    "smk.train_final", "smk.report_tables"])
+    assert sorted(names) == sorted(
+        [
+            "smk.GROUP",
+            "smk.data_summary",
+            *["smk.train_trial"] * 3,
+            "smk.aggregate_hpo",
+            "smk.train_final",
+            "smk.report_tables",
+        ]
+    )
 
     def qsub(name: str, ngpus: int, script: str) -> list[str]:
-        return ["qsub", "-A", "MED123", "-q", "prod", "-N", name, "-l", f"select=1:ncpus=1:ngpus={ngpus}:system=polaris",
-                "-l", "walltime=01:00:00", "-l", "filesystems=home:eagle", "-j", "oe", "-o", "results/logs/pbs/",
-                f"<run>/.snakemake/tmp.<x>/{script}"]
+        return [
+            "qsub",
+            "-A",
+            "MED123",
+            "-q",
+            "prod",
+            "-N",
+            name,
+            "-l",
+            f"select=1:ncpus=1:ngpus={ngpus}:system=polaris",
+            "-l",
+            "walltime=01:00:00",
+            "-l",
+            "filesystems=home:eagle",
+            "-j",
+            "oe",
+            "-o",
+            "results/logs/pbs/",
+            f"<run>/.snakemake/tmp.<x>/{script}",
+        ]
 
     assert argvs[names.index("smk.GROUP")] == qsub(
-        "smk.GROUP", 0, "snakejob.data_assign_splits_ingest_data_prepare_dataset_synthesize_cohort."
-                        "60414a60-0122-5884-8af4-ff9b5d8e8d4f.sh")
+        "smk.GROUP",
+        0,
+        "snakejob.data_assign_splits_ingest_data_prepare_dataset_synthesize_cohort."
+        "60414a60-0122-5884-8af4-ff9b5d8e8d4f.sh",
+    )
     trials = [argv for argv, name in zip(argvs, names) if name == "smk.train_trial"]
     assert trials == [qsub("smk.train_trial", 1, "snakejob.train_trial.<n>.sh")] * 3
     # the killed submission: qstat said F with Exit_status 1, pbs-status.py `failed`, and `retries`
