@@ -1,6 +1,6 @@
 # Two front-door commands (see README.md):
 #   make run   -- set up .venv and run the main workflow on the built-in default config
-#   make test  -- set up .venv and run the test suite
+#   make test  -- set up .venv, lint, and run the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -25,16 +25,22 @@ run: venv
 dry-run: venv
 	$(BIN)/snakemake --profile profiles/local -n
 
-# The browser test needs Debian's chromium: installed when missing (root + apt), else it skips.
-test: venv
+# Lint first (seconds), then the suite. The browser test needs Debian's chromium: installed
+# when missing (root + apt), else it skips.
+test: lint
 	-.ci/install-chromium.sh
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Python by ruff (lint + format, configured in pyproject.toml), rules by snakemake and snakefmt.
 lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile rules/
 
 fmt: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 	$(BIN)/snakefmt Snakefile rules/
 
 lock: venv
