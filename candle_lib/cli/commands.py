@@ -7,6 +7,7 @@ hyperparameters a parameter file resolves to.
     candle plan --config config/examples/hpo_grid_11664.yaml --upf grid.upf
     candle status results/ --config config.yaml      # progress of a running study
     candle serve results/ --config config.yaml       # the same as a live web page
+    candle retry-failed results/ [--dry-run]         # failed trials aside: the next run re-runs them
 
 Hyperparameters come from the defaults, overridden by ``--params`` (a CANDLE INI, YAML or JSON
 file), overridden by ``--set`` (see :mod:`candle_lib.params.layers`). Bad input ends with one
@@ -124,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_status_parser(commands)
     add_serve_parser(commands)
+
+    retry = commands.add_parser(
+        "retry-failed",
+        help="move the failed trials of a results folder aside, so that the next snakemake run re-runs them",
+        description="Move every trial directory under RESULTS/trials whose metrics.json says status: failed to "
+        "RESULTS/trials/.failed/<trial id>.<UTC time>/ (nothing is deleted), and remove the bundle records "
+        "(RESULTS/hpo/bundles/*.json) that list one. The next snakemake run (the same command as before) re-runs exactly "
+        "those trials and re-aggregates the search.",
+    )
+    retry.add_argument("results", metavar="RESULTS", help="the study's results folder, e.g. results")
+    retry.add_argument("--dry-run", action="store_true", help="list what would be moved, move nothing")
+    retry.set_defaults(run=retry_failed_command)
     return parser
 
 
@@ -203,6 +216,73 @@ def run_trial_command(args) -> int:
     if result["status"] != "ok":
         print(f"trial failed: {result['failure_reason']}", file=sys.stderr)
         return EXIT_TRIAL_FAILED
+    return 0
+
+
+FAILED_DIR = ".failed"  # under RESULTS/trials; not a trial id, so no rule or report reads it
+
+
+def failed_trials(trials_dir: Path) -> dict[str, str]:
+    """{trial id: failure reason} of the trial directories whose metrics.json says failed."""
+    failed = {}
+    for metrics_path in sorted(trials_dir.glob("*/metrics.json")):
+        if metrics_path.parent.name.startswith("."):
+            continue
+        try:
+            metrics = json.loads(metrics_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise CandleInputError(f"cannot read it ({exc})", source=str(metrics_path)) from None
+        if isinstance(metrics, dict) and metrics.get("status") == "failed":
+            failed[metrics_path.parent.name] = str(metrics.get("failure_reason"))
+    return failed
+
+
+def bundles_listing(bundles_dir: Path, trial_ids) -> list[Path]:
+    """The bundle records (``{trial id: status}``) that list one of ``trial_ids``."""
+    wanted, records = set(trial_ids), []
+    for record in sorted(bundles_dir.glob("*.json")) if bundles_dir.is_dir() else []:
+        try:
+            members = json.loads(record.read_text())
+        except (OSError, ValueError) as exc:
+            raise CandleInputError(f"cannot read this bundle record ({exc})", source=str(record)) from None
+        if wanted & set(members):
+            records.append(record)
+    return records
+
+
+def retry_failed_command(args) -> int:
+    import time
+
+    results = Path(args.results)
+    trials_dir = results / "trials"
+    if not trials_dir.is_dir():
+        raise CandleInputError(
+            "no trials folder (RESULTS/trials) here: give the study's results folder", source=str(results)
+        )
+    failed = failed_trials(trials_dir)
+    records = bundles_listing(results / "hpo" / "bundles", failed)
+    if not failed:
+        print(f"no failed trials in {trials_dir}")
+        return 0
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    verb = "would move" if args.dry_run else "moved"
+    print(f"{verb} {len(failed)} failed trial(s) aside:")
+    for tid, reason in failed.items():
+        target = trials_dir / FAILED_DIR / f"{tid}.{stamp}"
+        suffix = 1
+        while target.exists():
+            suffix += 1
+            target = trials_dir / FAILED_DIR / f"{tid}.{stamp}-{suffix}"
+        if not args.dry_run:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (trials_dir / tid).rename(target)
+        print(f"  {tid} -> {target}  ({reason})")
+    for record in records:
+        if not args.dry_run:
+            record.unlink()
+        print(f"{'would remove' if args.dry_run else 'removed'} the bundle record {record}")
+    if not args.dry_run:
+        print("the next snakemake run (the same command as before) re-runs these trials and re-aggregates the search")
     return 0
 
 

@@ -127,6 +127,8 @@ class Checkpointer(keras.callbacks.Callback):
             extra = {
                 "fingerprint": self.fingerprint,
                 "history": self.monitor.rows,
+                # the state is written with sorted keys: the column order of history.csv kept apart
+                "history_columns": list(self.monitor.rows[-1]) if self.monitor.rows else [],
                 "elapsed": self.monitor.elapsed(),
                 "tracker": self.tracker.state(),
             }

@@ -6,15 +6,24 @@ The data's kind (expression rows or drug responses) is the feed's business
 
 A trial whose loss diverges, that times out, or whose model code raises is a *result*: its
 metrics.json says ``status: failed`` with the reason, and the function returns normally.
+
+An error of the machine is not a result (:func:`infrastructure_error`: a full disk, an I/O
+error, a read-only or stale file system, no memory, a killed worker): it is raised, so the job
+fails and Snakemake's retries apply; the trial directory keeps no file that looks complete (no
+metrics.json, predictions or history), only its checkpoint, from which the retry resumes.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import shutil
 import sys
 import time
 import traceback
+from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +45,65 @@ EVAL_BATCH_BYTES = 4 * 2**20  # a prefetched evaluation batch is held a few time
 
 def _log_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+# What a failing machine says in the text of an error TensorFlow raises for it: the Python error
+# of a tf.data function (a data read), or the strerror of a TensorFlow file operation.
+_MACHINE_ERRNOS = (
+    errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM, errno.EMFILE, errno.ENFILE,
+    errno.ESTALE, errno.ENOTCONN, errno.ECONNRESET, errno.ETIMEDOUT, errno.EFBIG,
+)  # fmt: skip
+_MACHINE_TEXT = re.compile(
+    r"\b(?:[A-Za-z]*Error): \[Errno \d+\]|\bMemoryError\b|"
+    + "|".join(re.escape(os.strerror(code)) for code in _MACHINE_ERRNOS)
+)
+
+
+def infrastructure_error(exc: BaseException) -> BaseException | None:
+    """The error of the machine, not of the model, that ``exc`` is or was caused by, else None.
+
+    Classified by type along the chain of ``__cause__``/``__context__``, wherever it was raised
+    (a full disk is the machine's even when model code met it): every :class:`OSError` (ENOSPC,
+    EDQUOT, EIO, EROFS, EMFILE, ESTALE, ENOTCONN, a vanished or unreadable file ...),
+    :class:`MemoryError`, a process pool whose worker was killed (:class:`BrokenExecutor`), and a
+    TensorFlow error whose text carries one of them (tf.data wraps an error of the function that
+    reads a batch into an ``UnknownError`` that keeps only its text). A NaN loss, a timeout and
+    any other error of model code (a ValueError of a layer, a GPU out-of-memory error of a model
+    too large for its device) are results, not infrastructure."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (OSError, MemoryError, BrokenExecutor)):
+            return current
+        if type(current).__module__.startswith("tensorflow") and _MACHINE_TEXT.search(str(current)):
+            return current
+        pending += [current.__context__, current.__cause__]
+    return None
+
+
+# what a finished trial writes besides its inputs (params.json, scaler.json) and its log
+RESULT_FILES = ("metrics.json", "predictions.parquet", "history.csv", "model.keras")
+
+
+def discard_results(out_dir: Path) -> None:
+    """Remove the files that would make a stopped trial look finished; its checkpoint stays."""
+    for name in RESULT_FILES:
+        try:
+            (out_dir / name).unlink(missing_ok=True)
+        except OSError:  # a read-only file system: then nothing new was written either
+            pass
+
+
+def _log_quietly(log, message: str) -> None:
+    """Log, unless the log itself cannot be written (its disk may be the one that is full)."""
+    try:
+        log(message)
+    except OSError:
+        pass
 
 
 def evaluation_batch_size(batch_size: int, n_inputs: int) -> int:
@@ -131,7 +199,8 @@ class TrialRun:
             return 0
         best = restore_checkpoint(ckpt_dir, state, self.model, self.optimizer)
         tracker.load(state["tracker"], best)
-        monitor.rows = state["history"]
+        columns = state.get("history_columns") or []
+        monitor.rows = [{c: row[c] for c in columns if c in row} | row for row in state["history"]]
         monitor.start = time.monotonic() - state["elapsed"]
         self.log(f"resuming from the checkpoint at epoch {state['epoch']}")
         return state["epoch"]
@@ -231,7 +300,9 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
     training resumes from it and ends with the metrics of an uninterrupted run.
 
     A model that diverges, runs out of time or raises makes a failed trial, not an error; bad
-    input (the dataset, the role) raises :class:`~candle_lib.errors.CandleInputError`.
+    input (the dataset, the role) raises :class:`~candle_lib.errors.CandleInputError`; an error
+    of the machine (:func:`infrastructure_error`) is raised as it is, after removing what would
+    look finished (:data:`RESULT_FILES`): the checkpoint stays, for the retry.
     """
     # imports Keras, hence TensorFlow: first, before configure_tensorflow, as it always has
     from candle_lib.trial.callbacks import PlateauTracker, TrialMonitor
@@ -254,22 +325,36 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
     outputs = np.zeros((0, run.task.n_outputs))
     reason = None
     try:
-        run.scale()
-        run.build()
-        start_epoch = run.resume(monitor, tracker)
-        run.train(monitor, tracker, start_epoch)
-        outputs = run.predict()
-        reason = monitor.stop_reason
-        if reason is None and not np.all(np.isfinite(outputs)):
-            reason = "predictions are not finite"
-        if reason is None and run.saves_model:
-            run.model.save(out_dir / "model.keras")
-    except Exception as exc:  # noqa: BLE001 -- a model error is a trial result, not a crash
-        reason = f"{type(exc).__name__}: {exc}"
-        log(traceback.format_exc())
-    if reason:
-        log(f"trial failed: {reason}")
-    result = run.write(outputs, reason, monitor, tracker, started)
+        try:
+            run.scale()
+            run.build()
+            start_epoch = run.resume(monitor, tracker)
+            run.train(monitor, tracker, start_epoch)
+            outputs = run.predict()
+            reason = monitor.stop_reason
+            if reason is None and not np.all(np.isfinite(outputs)):
+                reason = "predictions are not finite"
+            if reason is None and run.saves_model:
+                run.model.save(out_dir / "model.keras")
+        except Exception as exc:  # noqa: BLE001 -- a model error is a trial result, not a crash
+            if infrastructure_error(exc) is not None:
+                raise
+            reason = f"{type(exc).__name__}: {exc}"
+            log(traceback.format_exc())
+        if reason:
+            log(f"trial failed: {reason}")
+        result = run.write(outputs, reason, monitor, tracker, started)
+    except BaseException as exc:  # the machine failed (or the job was stopped): no result
+        discard_results(out_dir)
+        cause = infrastructure_error(exc)
+        if cause is not None:
+            kept = "kept" if (out_dir / CHECKPOINT_DIR / "state.json").exists() else "none yet"
+            _log_quietly(
+                log,
+                f"trial stopped by an infrastructure error, not a result: {type(cause).__name__}: {cause} "
+                f"(nothing recorded; checkpoint {kept}: a re-run resumes from it)",
+            )
+        raise
     metrics = result["metrics"]
     log(f"trial {result['status']}: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float)))
     return result
@@ -279,7 +364,11 @@ def run_bundle(dataset_dir, specs: dict, trials_root, *, threads: int = 1, log=_
     """Run several trials of one prepared dataset one after another in this process (a bundle,
     ``hpo.trials_per_job``): each into ``trials_root/<trial id>`` with its own trial.log. A
     finished one (metrics.json newer than the dataset) is left as it is; its status is read back.
-    Returns {trial id: status}."""
+    Returns {trial id: status}.
+
+    An error of the machine in a trial (:func:`infrastructure_error`) stops the bundle there and
+    is raised: the trials finished before it keep their results, the stopped one records
+    nothing (its checkpoint stays), and the retried bundle job picks up from it."""
     from candle_lib.search.bundles import is_finished
 
     statuses = {}
@@ -295,7 +384,16 @@ def run_bundle(dataset_dir, specs: dict, trials_root, *, threads: int = 1, log=_
             def to_trial_log(message, handle=trial_log):
                 print(message, file=handle)
 
-            result = run_trial(dataset_dir, spec, out_dir, threads=threads, log=to_trial_log)
+            try:
+                result = run_trial(dataset_dir, spec, out_dir, threads=threads, log=to_trial_log)
+            except Exception as exc:
+                if infrastructure_error(exc) is not None:
+                    _log_quietly(
+                        log,
+                        f"[{position}/{len(specs)}] {tid}: stopped by an infrastructure error ({type(exc).__name__}: "
+                        f"{exc}); {position - 1} trial(s) before it kept, the bundle job fails",
+                    )
+                raise
         statuses[tid] = result["status"]
         value = result["objective"]["value"]
         log(f"[{position}/{len(specs)}] {tid}: {result['status']}, {result['objective']['metric']}={value}")
