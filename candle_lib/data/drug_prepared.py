@@ -6,7 +6,13 @@ Layout of the directory:
 - ``responses.parquet``  sample_id (response id), cell_line, drug, cell_row, drug_row, dose,
   target, split, fold: one row per response that has both feature rows
 - ``features.parquet``   block (cell/drug/dose) and feature_id of each model input column
-- ``manifest.json``      kind ``drug_response``, shapes, the join report (dropped responses)
+- ``manifest.json``      kind ``drug_response``, shapes, dtype, the join report (dropped
+  responses), content checksums
+
+Opening (:func:`load_drug_prepared`) checks the files against the manifest as
+:func:`candle_lib.data.prepared.load_prepared` does: both ``.npy`` headers and sizes, the
+response and feature counts and the join indices on every open, the checksums once per file
+version.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from candle_lib.data.drug_tables import (
     read_drug_features,
     read_responses,
 )
+from candle_lib.data.prepared import check_npy, check_rows, damaged, read_manifest, sha256_file, verify_checksums
 from candle_lib.data.split_methods import assign_splits
 from candle_lib.errors import CandleInputError
 
@@ -97,6 +104,8 @@ def prepare_drug_response(
         "target": target,
         "cell_shape": list(cell.matrix.shape),
         "drug_shape": list(drug.matrix.shape),
+        "dtype": "float32",
+        "checksums": {name: sha256_file(out / name) for name in DRUG_FILES[:4]},
         "n_responses": len(frame),
         "join": join.report,
         "split_counts": frame["split"].value_counts().sort_index().to_dict(),
@@ -111,15 +120,41 @@ def is_drug_prepared(directory) -> bool:
 
 
 def load_drug_prepared(directory) -> DrugPrepared:
+    """Open a prepared drug-response dataset, checked against its manifest (see the module
+    docstring). Datasets prepared before the manifest recorded checksums are checked for
+    everything else."""
     d = Path(directory)
     for name in DRUG_FILES:
         if not (d / name).exists():
             raise CandleInputError(f"prepared drug-response dataset is incomplete: {name} is missing", source=str(d))
+    manifest = read_manifest(d)
+    for key in ("cell_shape", "drug_shape", "n_responses"):
+        if key not in manifest:
+            raise damaged(d, "manifest.json", f"records no {key}")
+    cell_shape, drug_shape = manifest["cell_shape"], manifest["drug_shape"]
+    check_npy(d, "cell_features.npy", cell_shape, manifest.get("dtype", "float32"))
+    check_npy(d, "drug_features.npy", drug_shape, manifest.get("dtype", "float32"))
+    responses, features = pd.read_parquet(d / "responses.parquet"), pd.read_parquet(d / "features.parquet")
+    if len(responses) != manifest["n_responses"]:
+        raise damaged(
+            d, "responses.parquet", f"has {len(responses)} rows, but manifest.json records {manifest['n_responses']}"
+        )
+    check_rows(d, "features.parquet", len(features), cell_shape[1] + drug_shape[1] + 1, "cell + drug + dose columns")
+    for block, shape in (("cell", cell_shape), ("drug", drug_shape)):
+        index = responses[f"{block}_row"].to_numpy()
+        if len(index) and (index.min() < 0 or index.max() >= shape[0]):
+            raise damaged(
+                d,
+                "responses.parquet",
+                f"column {block}_row points to rows {int(index.min())}..{int(index.max())}, "
+                f"but {block}_features.npy has {shape[0]} rows",
+            )
+    verify_checksums(d, manifest.get("checksums", {}))
     return DrugPrepared(
         np.load(d / "cell_features.npy", mmap_mode="r"),
         np.load(d / "drug_features.npy", mmap_mode="r"),
-        pd.read_parquet(d / "responses.parquet"),
-        json.loads((d / "manifest.json").read_text()),
+        responses,
+        manifest,
     )
 
 

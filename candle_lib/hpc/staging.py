@@ -22,9 +22,15 @@ STAMP = ".staged-from.json"
 
 
 def _fingerprint(source: Path) -> dict:
+    """The dataset's files, sizes and modification times; hidden files (``.verified.json``, the
+    checksum stamp each copy keeps for itself, and temporary files) are not the dataset's."""
     return {
         "source": str(source.resolve()),
-        "files": {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(source.iterdir()) if p.is_file()},
+        "files": {
+            p.name: [p.stat().st_size, p.stat().st_mtime_ns]
+            for p in sorted(source.iterdir())
+            if p.is_file() and not p.name.startswith(".")
+        },
     }
 
 
