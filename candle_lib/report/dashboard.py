@@ -7,6 +7,11 @@ the time left, the optimization history (an inline SVG drawn by the page), and a
 trials that sorts by any column (click a header; click again to reverse). Every ``--refresh``
 seconds the page fetches ``api/status`` (the JSON of :func:`candle_lib.report.progress.summarize_study`)
 and redraws, keeping the chosen sort order. Standard library only (http.server).
+
+It answers only requests addressed to it by name: the Host header must be localhost, 127.0.0.1,
+[::1], the address it listens on, or a name given with ``--allow-host``, with its port. A page
+from elsewhere that has a name of its own resolve to 127.0.0.1 (DNS rebinding) sends its own
+name as the Host, and gets 421 Misdirected Request instead of the study.
 """
 
 from __future__ import annotations
@@ -216,12 +221,46 @@ def render_page(summary: dict, refresh_seconds: float) -> str:
     )
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def allowed_hosts(bind_host: str, port: int, extra: tuple[str, ...] = ()) -> set[str]:
+    """The Host header values the dashboard answers: the loopback names, the address it listens
+    on (unless a wildcard) and ``extra`` names, each with ``port`` (and alone on port 80)."""
+    names = set(LOOPBACK_NAMES) | {name.lower() for name in extra}
+    if bind_host not in ("", "0.0.0.0", "::"):
+        names.add(f"[{bind_host}]" if ":" in bind_host else bind_host.lower())
+    hosts = {f"{name}:{port}" for name in names}
+    return hosts | names if port == 80 else hosts
+
+
 def make_server(
-    study: Study, host: str = "127.0.0.1", port: int = 8765, refresh_seconds: float = 5.0
+    study: Study,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    refresh_seconds: float = 5.0,
+    allow_hosts: tuple[str, ...] = (),
 ) -> ThreadingHTTPServer:
-    """An HTTP server for the dashboard of ``study`` (not yet serving: call serve_forever)."""
+    """An HTTP server for the dashboard of ``study`` (not yet serving: call serve_forever). It
+    refuses a request whose Host header is not one of :func:`allowed_hosts` (421)."""
+    accepted: set[str] = set()
 
     class Handler(BaseHTTPRequestHandler):
+        def _refuse_host(self) -> bool:
+            given = (self.headers.get("Host") or "").strip().lower()
+            if given in accepted:
+                return False
+            body = (
+                f"421 Misdirected Request: this dashboard answers only to {', '.join(sorted(accepted))} "
+                f"(Host was {given!r}); add a name with --allow-host\n"
+            ).encode()
+            self.send_response(HTTPStatus.MISDIRECTED_REQUEST)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return True
+
         def _send(self, body: str, content_type: str) -> None:
             data = body.encode("utf-8")
             self.send_response(HTTPStatus.OK)
@@ -232,6 +271,8 @@ def make_server(
             self.wfile.write(data)
 
         def do_GET(self):  # noqa: N802 (http.server's name)
+            if self._refuse_host():
+                return
             path = urlsplit(self.path).path
             if path in ("/", "/index.html"):
                 self._send(render_page(study.summary(), refresh_seconds), "text/html")
@@ -243,7 +284,9 @@ def make_server(
         def log_message(self, format, *args):  # noqa: A002 (http.server's signature)
             pass
 
-    return ThreadingHTTPServer((host, port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
+    accepted.update(allowed_hosts(host, server.server_address[1], allow_hosts))  # the port --port 0 got
+    return server
 
 
 def add_serve_parser(commands) -> None:
@@ -260,6 +303,14 @@ def add_serve_parser(commands) -> None:
     )
     serve.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
     serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests addressed to NAME (the Host header; e.g. this machine's name with --host 0.0.0.0); "
+        "by default only localhost, 127.0.0.1, [::1] and the --host address are answered",
+    )
+    serve.add_argument(
         "--refresh", type=float, default=5.0, metavar="SECONDS", help="how often the page refreshes (default: 5)"
     )
     serve.set_defaults(run=serve_command)
@@ -267,7 +318,7 @@ def add_serve_parser(commands) -> None:
 
 def serve_command(args) -> int:
     study = Study(args)
-    server = make_server(study, args.host, args.port, args.refresh)
+    server = make_server(study, args.host, args.port, args.refresh, tuple(args.allow_host))
     host, port = server.server_address[:2]
     print(f"serving the progress of {study.root} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
     try:
