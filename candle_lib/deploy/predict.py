@@ -13,6 +13,12 @@ their own gene order, in either orientation:
   only the kept features are read; the transform (or, for tox21 blocks, the block
   normalization with the training mean and sd), then the scaler, are applied.
 
+Input in the wrong form is refused before the model runs: with ``counts``, values that are not
+non-negative integers (a normalized matrix given as counts gets the reason and the format to
+use); with ``matrix``, samples whose values lie on another scale than the training's
+(:func:`check_input_scale`: raw counts where log2 values were expected, values transformed
+twice), and a warning for a borderline scale difference.
+
 An ensemble is several bundles: their class probabilities are averaged, and the uncertainty is
 written beside them (:func:`ensemble_uncertainty`). Imports Keras only to load the models.
 """
@@ -29,6 +35,7 @@ import pyarrow.parquet as pq
 from candle_lib.data.block_normalize import squash
 from candle_lib.data.features import _unversioned
 from candle_lib.data.ingest import (
+    _numeric_values,
     _text_header,
     read_count_matrix,
     validate_counts,
@@ -46,6 +53,20 @@ FORMATS = ("counts", "matrix")
 ORIENTATIONS = ("auto", "genes_by_samples", "samples_by_genes")
 SHOWN_IDS = 5  # ids named in an error message
 WRONG_SET_SHARE = 0.5  # fewer than this share of the needed genes present: not the model's gene set
+NOT_COUNTS_SHARE = 0.01  # this share of the values fractional or negative: the input is not read counts
+# The scale check (check_input_scale) measures, for each input sample, how far its median and its
+# 95th percentile (model inputs after the transform, before the scaler) lie outside the range of
+# the training samples' medians and 95th percentiles, in units of the spread of the training
+# values (their interquartile range; q99 - q01 for a mostly-zero matrix whose IQR is 0). 0: the
+# sample looks like a training sample. On the synthetic NT3 cohort, FPKM-UQ values scaled by 2
+# reach at most 0.23, by 4 0.24-0.45, by 16 0.69-0.90 (log2 data: a constant shift); log2
+# values log-transformed a second time 3.5; raw read counts where log2(FPKM-UQ+1) values were
+# expected over 10^4. Past SCALE_WARN (a several-fold scale difference: another pipeline, a
+# batch effect; predictions may be biased) a warning; past SCALE_REFUSE (a sample's typical
+# value more than the training's whole interquartile range beyond any training sample's: other
+# units or another transform) the input is refused.
+SCALE_WARN = 0.25
+SCALE_REFUSE = 1.0
 
 
 def needed_genes(record: dict, fmt: str) -> list[str]:
@@ -132,7 +153,11 @@ def model_inputs(record: dict, table: pd.DataFrame, fmt: str, source: str = "inp
     ids = table.index.to_numpy()
     block = record["block_normalization"]
     if fmt == "counts":
-        counts = validate_counts(part, source)  # (block normalizations read values: matrix)
+        try:
+            counts = validate_counts(part, source)  # (block normalizations read values: matrix)
+        except CandleInputError:
+            check_counts_form(record, part, source)  # many such values: a normalized matrix, said so
+            raise
         genes = record["genes"]
         if genes is None:  # none: per value; the filters' columns are the needed ones
             return normalize_to_float32(record["normalization"], record["transform"], counts, None, None, ids)
@@ -145,6 +170,116 @@ def model_inputs(record: dict, table: pd.DataFrame, fmt: str, source: str = "inp
     if block is not None:
         return _block_normalized(block, values)
     return normalize_to_float32("none", record["transform"], values, None)
+
+
+def _expected_matrix(record: dict) -> str:
+    """What format ``matrix`` expects of this bundle's input, in words."""
+    if record["block_normalization"] is not None:
+        return f"raw feature values, which the bundle normalizes ({record['normalization']}, training mean and sd)"
+    if record["normalization"] == "none":
+        expected = "values as the training's data source held them"
+    else:
+        expected = f"values normalized as {record['normalization']}"
+    if record["transform"] != "none":
+        expected += f", not yet {record['transform']}-transformed (the bundle transforms them)"
+    return expected
+
+
+def _model_space(record: dict) -> str:
+    """Where the scale check looks at the values, in words (empty: as given)."""
+    if record["block_normalization"] is not None:
+        return f" after the {record['normalization']} block normalization"
+    return "" if record["transform"] == "none" else f" after the {record['transform']} transform"
+
+
+def check_counts_form(record: dict, part: pd.DataFrame, source: str) -> None:
+    """Read counts are non-negative integers: when a share of the values (at least
+    :data:`NOT_COUNTS_SHARE`) is fractional or negative, the input is a normalized matrix given
+    as counts; refuse it with the format to use. (A few such values: ``validate_counts`` names
+    the first.)"""
+    values = _numeric_values(part)
+    finite = np.isfinite(values)
+    wrong = finite & ((values < 0) | (values != np.round(values)))
+    n_wrong = int(wrong.sum())
+    if n_wrong == 0 or n_wrong < NOT_COUNTS_SHARE * finite.sum():
+        return
+    r, c = (int(i[0]) for i in np.nonzero(wrong))
+    raise CandleInputError(
+        f"these are not read counts: {n_wrong} of the {int(finite.sum())} values the model reads are fractional or "
+        f"negative (e.g. {values[r, c]:g} for sample '{part.index[r]}', gene '{part.columns[c]}'), as in a normalized "
+        f"matrix; format counts needs non-negative integer read counts. For normalized values give infer.format "
+        f"matrix, which expects {_expected_matrix(record)}",
+        source=source,
+        where="infer.format counts",
+    )
+
+
+def _scale_unit(pooled: dict) -> tuple[float, str]:
+    """The spread of the training values and its name: their interquartile range, or where
+    that is 0 (a mostly-zero matrix) q99 - q01, or max - min."""
+    for low, high, name in (
+        ("0.25", "0.75", "interquartile range"),
+        ("0.01", "0.99", "1st-99th percentile range"),
+        ("0.0", "1.0", "range"),
+    ):
+        spread = pooled[high] - pooled[low]
+        if spread > 0:
+            return spread, name
+    return 1.0, "spread (constant values: 1)"
+
+
+def check_input_scale(record: dict, x: np.ndarray, sample_ids, source: str, log=print) -> np.ndarray:
+    """Refuse (or warn about) input samples whose values are on another scale than the training's.
+
+    ``x``: the model's inputs before the scaler (:func:`model_inputs`). For each sample, the
+    distance of its median and 95th percentile from the range the training samples' covered
+    (the bundle's ``value_range``), in units of the training values' spread (see
+    :data:`SCALE_WARN` and :data:`SCALE_REFUSE` for the thresholds and why). Returns the
+    distances (zeros where the bundle records no value range: exported before it did)."""
+    recorded = record.get("value_range")
+    if recorded is None:
+        log(
+            f"{source}: the bundle records no training value range (exported by an older version): input scale not checked"
+        )
+        return np.zeros(len(x))
+    if x.shape[1] == 0 or len(x) == 0:
+        return np.zeros(len(x))
+    unit, unit_name = _scale_unit(recorded["pooled"])
+    values = np.asarray(x, dtype=np.float64)
+    stats = {p: np.quantile(values, float(p), axis=1) for p in recorded["per_sample"]}
+    distance = np.zeros(len(x))
+    for p, (low, high) in recorded["per_sample"].items():
+        distance = np.maximum(distance, (np.maximum(low - stats[p], 0) + np.maximum(stats[p] - high, 0)) / unit)
+    ids = list(map(str, sample_ids))
+    for limit, refuse in ((SCALE_REFUSE, True), (SCALE_WARN, False)):
+        off = np.flatnonzero(distance > limit)
+        if off.size == 0:
+            continue
+        worst = int(off[np.argmax(distance[off])])
+        training = ", ".join(
+            f"{_percentile_name(p)}s {low:.4g}..{high:.4g}" for p, (low, high) in recorded["per_sample"].items()
+        )
+        found = ", ".join(f"{_percentile_name(p)} {stats[p][worst]:.4g}" for p in recorded["per_sample"])
+        what = "are not on the scale of the training data" if refuse else "lie outside the training data's range"
+        message = (
+            f"{off.size} of the {len(x)} samples ({_ids(ids[k] for k in off)}) {what}: sample '{ids[worst]}' has "
+            f"{found}{_model_space(record)}, where the training samples had {training}; that is "
+            f"{distance[worst]:.3g} times the training values' {unit_name} ({unit:.4g}) outside their range "
+            f"(refused past {SCALE_REFUSE}, a warning past {SCALE_WARN}). Format matrix expects {_expected_matrix(record)}"
+        )
+        if record["ingested"] == "counts":
+            message += "; raw read counts go with infer.format counts"
+        else:
+            message += "; the model was trained on normalized values, so read counts cannot be used"
+        if refuse:
+            raise CandleInputError(message, source=source, where="infer.format matrix")
+        log(f"WARNING: {source}: {message}; predictions for these samples may be biased")
+        break
+    return distance
+
+
+def _percentile_name(p: str) -> str:
+    return "median" if float(p) == 0.5 else f"{float(p) * 100:g}th percentile"
 
 
 def _block_normalized(block: dict, values: np.ndarray) -> np.ndarray:
@@ -250,6 +385,8 @@ def predict_samples(bundles, input_path, *, fmt: str = "counts", orientation: st
         )
         if key not in inputs:
             inputs[key] = model_inputs(record, table, fmt, str(input_path))
+            if fmt == "matrix":
+                check_input_scale(record, inputs[key], table.index, str(input_path), log)
         outputs.append(member_outputs(record, load_bundle_model(bundle, record), inputs[key]))
         log(f"{bundle}: predicted with trial {record['trial']['id']}")
     return predictions_table(table.index, records, outputs)
