@@ -33,17 +33,10 @@ from candle_lib.search.rounds import bayesian_options, round_trials
 from candle_lib.search.upf import read_upf
 from candle_lib.tda.options import GROUP_ANALYSES, analyses, metric_of
 from candle_lib.tda.plan import plan_trials, tda_plan
-from candle_lib.trial.spec import trial_id
+from candle_lib.trial.spec import TRIAL_FILES, missing_trial_files, trial_id
 from candle_lib.uq.ensembles import uq_plan
 
-# the files every trial directory holds (DESIGN.md section 3), besides its log
-TRIAL_FILES = {
-    "params": "params.json",
-    "metrics": "metrics.json",
-    "history": "history.csv",
-    "predictions": "predictions.parquet",
-    "scaler": "scaler.json",
-}
+__all__ = ["TRIAL_FILES", "StudyPlan"]
 
 
 class StudyPlan:
@@ -210,6 +203,11 @@ class StudyPlan:
 
     def trial_files(self, trials: Iterable[str], name: str) -> list[str]:
         return [str(self.results / "trials" / tid / name) for tid in trials]
+
+    def incomplete_trials(self, trials: Iterable[str]) -> list[str]:
+        """The trials whose directory lacks one of TRIAL_FILES (never run, deleted, or cut
+        short): read from the disk each time, as the workflow asks before each run."""
+        return [tid for tid in trials if missing_trial_files(self.results / "trials" / tid)]
 
     # ---- what the search's tables show
     def searched_keys(self) -> list[str]:

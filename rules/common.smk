@@ -67,6 +67,17 @@ def trial_files(trials, name):
     return STUDY.trial_files(trials, name)
 
 
+# A result's trials are inputs of its target too (hpo, cv, uq, tda; all and report include
+# them). Snakemake re-runs a job whose output is missing only when a job that runs needs that
+# output, so a trial deleted after its table was written would otherwise stay missing while the
+# table lists it ("Nothing to be done"). A target with no output and a missing input runs, so
+# the trial's job runs again, and so does every job that reads the trial (the aggregate, and
+# what follows). Targets record no metadata, so what they list may follow the disk.
+def reported_trials(ids):
+    """Every file of the trials ``ids`` (the producer is train_trial)."""
+    return [path for name in TRIAL_FILES.values() for path in trial_files(ids, name)]
+
+
 # ---- Data (rules/data.smk)
 def prepared_files(prep):
     """The files of one prepared-dataset variant, by name without extension."""
@@ -117,6 +128,13 @@ def bundle_record(bundle):
     return f"results/hpo/bundles/{bundle}.json"
 
 
+def bundle_done(bundle):
+    """A stamp train_bundle writes beside its record; temp(), so gone once the run that asked
+    for it is over: a target lists it for a bundle whose record exists while one of its trials
+    is incomplete, which makes the bundle run again (it skips its finished trials)."""
+    return f"results/hpo/bundles/{bundle}.done"
+
+
 def get_bundle_dataset(wildcards):
     return prepared_files(STUDY.trials[BUNDLES[wildcards.bundle][0]]["data"])
 
@@ -162,6 +180,18 @@ def get_hpo_results(wildcards):
     }
 
 
+def get_hpo_trials(wildcards):
+    """The search's trials, for the hpo target: with bundles, the stamp of each bundle that has
+    an incomplete trial (a bundle's trials are no job's outputs)."""
+    if BUNDLES:
+        return [
+            bundle_done(bundle)
+            for bundle, members in BUNDLES.items()
+            if STUDY.incomplete_trials(members)
+        ]
+    return reported_trials(hpo_trial_ids())
+
+
 def get_best_dataset(wildcards):
     """The prepared variant of the best trial (known once aggregation has run)."""
     checkpoints.aggregate_hpo.get()
@@ -198,6 +228,10 @@ def get_cv_inputs(wildcards):
         "metrics": trial_files(ids, "metrics.json"),
         "predictions": trial_files(ids, "predictions.parquet"),
     }
+
+
+def get_cv_trials(wildcards):
+    return reported_trials(cv_trial_ids())
 
 
 def cv_folds_by_trial(wildcards):
@@ -249,6 +283,10 @@ def get_uq_inputs(wildcards):
     return inputs
 
 
+def get_uq_trials(wildcards):
+    return reported_trials(member["trial_id"] for member in UQ.members)
+
+
 def get_uq_config_error(wildcards):
     raise WorkflowError(f"invalid config: {STUDY.uq_error}")
 
@@ -283,6 +321,13 @@ def get_tda_trial_inputs(analysis):
         return files
 
     return inputs
+
+
+def get_tda_trials(wildcards):
+    ids = [
+        point["trial"] for analysis in TDA_ANALYSES for point in tda_points(analysis)
+    ]
+    return reported_trials(dict.fromkeys(ids))
 
 
 def tda_plot(name):

@@ -29,5 +29,6 @@ rule aggregate_cv:
 rule cv:
     input:
         rules.aggregate_cv.output,
+        get_cv_trials,
         "results/report/cv/summary.html",
         "results/report/cv/folds.html",

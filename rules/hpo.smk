@@ -71,3 +71,4 @@ rule hpo:
     input:
         rules.aggregate_hpo.output,
         rules.train_final.output.metrics,
+        get_hpo_trials,

@@ -122,3 +122,4 @@ rule tda_noise:
 rule tda:
     input:
         [path for analysis in TDA_ANALYSES for path in tda_outputs(analysis)],
+        get_tda_trials,

@@ -51,6 +51,7 @@ if TRIALS_PER_JOB > 1:
             unpack(get_bundle_dataset),
         output:
             record=bundle_record("{bundle}"),
+            done=temp(bundle_done("{bundle}")),
         log:
             "results/logs/bundles/{bundle}.log",
         benchmark:

@@ -52,6 +52,7 @@ if UQ is not None:
     rule uq:
         input:
             rules.aggregate_uq.output,
+            get_uq_trials,
             "results/report/uq/summary.html",
 
 else:

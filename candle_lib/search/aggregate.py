@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from candle_lib.errors import CandleInputError
+from candle_lib.trial.spec import missing_trial_files
 
 
 def _cell(value):
@@ -18,7 +19,15 @@ def _cell(value):
 
 
 def read_trial(trial_dir) -> dict:
+    """A finished trial's spec and metrics. A directory that lacks one of the trial files
+    (deleted, or cut short) is refused: a table never reports a trial that is not on disk."""
     d = Path(trial_dir)
+    missing = missing_trial_files(d)
+    if missing:
+        what = "does not exist" if not d.is_dir() else f"lacks {', '.join(missing)}"
+        raise CandleInputError(
+            f"trial directory {what}: the trial is incomplete; run the workflow again to re-run it", source=str(d)
+        )
     try:
         spec = json.loads((d / "params.json").read_text())
         metrics = json.loads((d / "metrics.json").read_text())

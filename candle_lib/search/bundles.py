@@ -14,12 +14,15 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
+from candle_lib.trial.spec import missing_trial_files
+
 
 def is_finished(trial_dir: Path, manifest: Path) -> bool:
-    """The trial wrote its metrics.json after its prepared dataset was last written."""
-    metrics = trial_dir / "metrics.json"
-    if not metrics.exists():
+    """The trial directory holds every file of a trial (TRIAL_FILES), and its metrics.json was
+    written after its prepared dataset was last written."""
+    if missing_trial_files(trial_dir):
         return False
+    metrics = trial_dir / "metrics.json"
     return not manifest.exists() or metrics.stat().st_mtime >= manifest.stat().st_mtime
 
 

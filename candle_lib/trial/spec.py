@@ -9,8 +9,25 @@ and runs once.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from candle_lib.params.specs import canonical_json
+
+# The files every trial directory holds (DESIGN.md section 3), besides its log. A directory that
+# lacks one of them is not a finished trial: it is run again, and no table reports it.
+TRIAL_FILES = {
+    "params": "params.json",
+    "metrics": "metrics.json",
+    "history": "history.csv",
+    "predictions": "predictions.parquet",
+    "scaler": "scaler.json",
+}
+
+
+def missing_trial_files(trial_dir) -> list[str]:
+    """The files of TRIAL_FILES that ``trial_dir`` lacks (all of them when it does not exist)."""
+    return [name for name in TRIAL_FILES.values() if not (Path(trial_dir) / name).is_file()]
+
 
 # The search's trials: train on train, score (and monitor) val.
 HOLDOUT = {"kind": "holdout", "train": ["train"], "eval": "val"}

@@ -53,6 +53,8 @@ def write_trial(root, trial_id, params, *, status="ok", metrics=None, epochs_run
             sort_keys=True,
         )
     )
+    for name in ("history.csv", "predictions.parquet", "scaler.json"):  # the aggregation reads none
+        (d / name).write_text("")
     return d
 
 
@@ -195,6 +197,21 @@ def test_unreadable_trial_names_the_directory(tmp_path):
         trials_table([d], "val_loss")
     with pytest.raises(CandleInputError, match="ffffffffffff"):
         read_trial(tmp_path / "ffffffffffff")
+
+
+def test_an_incomplete_or_deleted_trial_is_never_reported(tmp_path):
+    d = write_trial(tmp_path, "aaaaaaaaaaaa", base_params(), metrics={"val_loss": 0.5})
+    (d / "predictions.parquet").unlink()
+    with pytest.raises(CandleInputError) as error:
+        trials_table([d], "val_loss")
+    assert str(error.value) == (
+        f"{d}: trial directory lacks predictions.parquet: the trial is incomplete; run the workflow again to re-run it"
+    )
+    gone = tmp_path / "bbbbbbbbbbbb"
+    with pytest.raises(
+        CandleInputError, match=r"bbbbbbbbbbbb: trial directory does not exist: the trial is incomplete"
+    ):
+        trials_table([gone], "val_loss")
 
 
 # --------------------------------------------------------------------------- best

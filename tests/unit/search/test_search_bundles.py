@@ -26,11 +26,14 @@ def test_bundles_are_fixed_chunks_of_one_variant_in_search_order():
         make_bundles(TRIALS, 0)
 
 
-def test_a_trial_is_finished_when_its_metrics_are_newer_than_its_data(tmp_path):
+def test_a_trial_is_finished_when_it_holds_every_file_and_its_metrics_are_newer_than_its_data(tmp_path):
     trial, manifest = tmp_path / "t", tmp_path / "manifest.json"
     trial.mkdir()
     assert not is_finished(trial, manifest)
     (trial / "metrics.json").write_text("{}")
+    assert not is_finished(trial, manifest)  # metrics alone: the trial was cut short
+    for name in ("params.json", "history.csv", "predictions.parquet", "scaler.json"):
+        (trial / name).write_text("")
     assert is_finished(trial, manifest)  # no prepared data yet to compare with
     manifest.write_text("{}")
     os.utime(manifest, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
