@@ -32,7 +32,7 @@ from candle_lib.data.drug_tables import (
     read_drug_features,
     read_responses,
 )
-from candle_lib.data.prepared import check_npy, check_rows, damaged, read_manifest, sha256_file, verify_checksums
+from candle_lib.data.prepared import check_npy, damaged, read_manifest, sha256_file, verify_checksums
 from candle_lib.data.split_methods import assign_splits
 from candle_lib.errors import CandleInputError
 
@@ -139,7 +139,14 @@ def load_drug_prepared(directory) -> DrugPrepared:
         raise damaged(
             d, "responses.parquet", f"has {len(responses)} rows, but manifest.json records {manifest['n_responses']}"
         )
-    check_rows(d, "features.parquet", len(features), cell_shape[1] + drug_shape[1] + 1, "cell + drug + dose columns")
+    width = cell_shape[1] + drug_shape[1] + 1
+    if len(features) != width:
+        raise damaged(
+            d,
+            "features.parquet",
+            f"has {len(features)} rows, but the model reads {width} columns "
+            f"({cell_shape[1]} cell features + {drug_shape[1]} drug features + dose)",
+        )
     for block, shape in (("cell", cell_shape), ("drug", drug_shape)):
         index = responses[f"{block}_row"].to_numpy()
         if len(index) and (index.min() < 0 or index.max() >= shape[0]):

@@ -311,3 +311,17 @@ def test_a_flipped_byte_in_a_drug_matrix_fails_its_checksum(drug_set):
     with pytest.raises(CandleInputError) as error:
         load_drug_prepared(drug_set)
     assert str(error.value) == checksum_error(drug_set, "drug_features.npy")
+
+
+def test_a_drug_features_table_of_another_width_is_refused(drug_set):
+    features = pd.read_parquet(drug_set / "features.parquet")
+    features.iloc[1:].to_parquet(drug_set / "features.parquet", index=False)
+    manifest = json.loads((drug_set / "manifest.json").read_text())
+    cell, drug = manifest["cell_shape"][1], manifest["drug_shape"][1]
+    with pytest.raises(CandleInputError) as error:
+        load_drug_prepared(drug_set)
+    what = (
+        f"has {cell + drug} rows, but the model reads {cell + drug + 1} columns "
+        f"({cell} cell features + {drug} drug features + dose)"
+    )
+    assert str(error.value) == error_of(drug_set, "features.parquet", what)
