@@ -12,7 +12,9 @@ hyperparameters a parameter file resolves to.
 Hyperparameters come from the defaults, overridden by ``--params`` (a CANDLE INI, YAML or JSON
 file), overridden by ``--set`` (see :mod:`candle_lib.params.layers`). Bad input ends with one
 line ``candle: error: ...`` and exit code 2; a trial that trains but fails (diverged, timed
-out) is a result, written like any other, and exits with code 1.
+out) is a result, written like any other, and exits with code 1; a trial stopped by the
+machine (a full disk, an I/O error: not a result, nothing recorded, its checkpoint kept) ends
+with one line ``candle: error: ...`` and exit code 3.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from candle_lib.trial.spec import FINAL, HOLDOUT, trial_id, trial_spec
 
 EXIT_TRIAL_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_INFRASTRUCTURE = 3
 ROLES = {"holdout": HOLDOUT, "final": FINAL}
 
 
@@ -143,9 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 def plan_command(args) -> int:
     import time
 
-    import yaml
-
-    from candle_lib.config import validate_config
+    from candle_lib.config import load_config
     from candle_lib.search.methods import plan_search
     from candle_lib.search.upf import upf_rows, write_upf
     from candle_lib.study import StudyPlan
@@ -154,7 +155,7 @@ def plan_command(args) -> int:
     path = Path(args.config)
     if not path.is_file():
         raise CandleInputError("no such config file", source=args.config)
-    config = validate_config(yaml.safe_load(path.read_text()))
+    config = load_config(path)  # strict YAML: a syntax error or a duplicated key names the file and line
     if config["hpo"]["method"] == "bayesian":
         raise CandleInputError(
             "a Bayesian search is planned round by round by the workflow (results/hpo/rounds/)", where="hpo.method"
@@ -208,9 +209,20 @@ def run_trial_command(args) -> int:
 
         log(f"parameters: defaults < {args.params or '(no file)'} < --set {' '.join(args.set) or '(none)'}")
         _report_ignored(resolved, log)
-        from candle_lib.trial.run import run_trial
+        from candle_lib.trial.run import infrastructure_error, run_trial
 
-        result = run_trial(data_dir, spec, out_dir, threads=args.threads, log=log)
+        try:
+            result = run_trial(data_dir, spec, out_dir, threads=args.threads, log=log)
+        except Exception as exc:
+            cause = infrastructure_error(exc)
+            if cause is None:
+                raise
+            print(
+                f"candle: error: trial {out_dir.name} stopped by the machine, not a result: {type(cause).__name__}: "
+                f"{cause}; nothing recorded: run the same command again to resume from its checkpoint",
+                file=sys.stderr,
+            )
+            return EXIT_INFRASTRUCTURE
     objective = result["objective"]
     print(f"trial {out_dir.name} {result['status']}: {objective['metric']}={objective['value']}; results in {out_dir}")
     if result["status"] != "ok":

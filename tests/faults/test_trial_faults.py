@@ -356,3 +356,19 @@ def test_retry_failed_without_a_results_folder_is_one_clear_error(tmp_path, caps
     assert capsys.readouterr().err == (
         f"candle: error: {tmp_path / 'nowhere'}: no trials folder (RESULTS/trials) here: give the study's results folder\n"
     )
+
+
+def test_candle_trial_stopped_by_a_full_disk_says_so_in_one_line(tiny_prepared, tmp_path, monkeypatch, capsys):
+    from candle_lib import cli
+
+    def full_disk(dataset_dir, spec, out_dir, *, threads, log):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("candle_lib.trial.run.run_trial", full_disk)
+    assert cli.main(["trial", "--data", str(tiny_prepared), "--out", str(tmp_path)]) == 3
+    trial_dir = next(tmp_path.iterdir())
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"candle: error: trial {trial_dir.name} stopped by the machine, not a result: OSError: [Errno 28] No space "
+        "left on device; nothing recorded: run the same command again to resume from its checkpoint"
+    )
+    assert not (trial_dir / "metrics.json").exists()
