@@ -1,22 +1,28 @@
 """Load and validate a workflow config against its JSON schema, with messages naming the key.
 
-Values are parsed by YAML's safe loader and checked by type; nothing in a config is ever
-evaluated as code.
+Values are parsed by YAML's safe loader (strictly: a syntax error names the file and line, a key
+given twice in one mapping is an error naming both lines) and checked by type; nothing in a
+config is ever evaluated as code. Every section given in part gets the schema's defaults for
+the keys it leaves out, before it is validated.
 """
 
 from __future__ import annotations
 
 import copy
+import io
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import yaml
 
-from candle_lib.data.config_checks import check_data_config, check_model_for_data
+from candle_lib.data.config_checks import check_data_config, check_model_for_data, width_bound
 from candle_lib.errors import CandleInputError
+from candle_lib.models.shapes import check_conv_fits
 from candle_lib.params.specs import resolve_params
-from candle_lib.search.methods import check_hpo
+from candle_lib.search.data_variants import with_data_settings
+from candle_lib.search.methods import check_hpo, parameter_settings
+from candle_lib.search.objective import check_metrics, fill_objective_direction
 
 
 def _key_path(parts) -> str:
@@ -38,10 +44,12 @@ def _has_defaults(schema: dict) -> bool:
 
 
 def _fill_defaults(schema: dict, instance: dict) -> None:
+    """Fill, in place, every key the schema gives a default and ``instance`` leaves out, in
+    sections given whole, in part or not at all (an absent section whose keys have defaults)."""
     for name, sub in schema.get("properties", {}).items():
         if "default" in sub and name not in instance:
             instance[name] = copy.deepcopy(sub["default"])
-        if sub.get("type") == "object" and name not in instance and _has_defaults(sub):
+        if sub.get("type") == "object" and name not in instance and _has_defaults(sub) and not sub.get("required"):
             instance[name] = {}  # an absent section whose keys have defaults gets them all
         if sub.get("type") == "object" and isinstance(instance.get(name), dict):
             _fill_defaults(sub, instance[name])
@@ -53,6 +61,32 @@ def config_schema_text() -> str:
     return resources.files("candle_lib").joinpath("schema", "config.schema.yaml").read_text()
 
 
+WIDTH_NAMES = ("model", "conv", "pool", "data.filters.top_variance", "data.filters.gene_list")
+
+
+def check_input_width(config: dict) -> None:
+    """Every conv/pool stack a trial may build must fit the input width, where a bound on it is
+    known at parse time (:func:`candle_lib.data.config_checks.width_bound`): the model section
+    with each setting of the search's space, and with cv.overrides, uq.model and tda.params."""
+    settings = parameter_settings(config, WIDTH_NAMES)
+    base = resolve_params(config["model"], where="model")
+    layers = {"cv.overrides": config["cv"].get("overrides"), "uq.model": config["uq"].get("model")}
+    layers["tda.params"] = config["tda"].get("params")
+    settings = [(params, "hpo.space" if params != {**base, **_data_keys(params)} else "model") for params in settings]
+    for where, overrides in layers.items():
+        if overrides:
+            settings.append((resolve_params(base, overrides, where=where), where))
+    for params, where in settings:
+        data = with_data_settings(config["data"], _data_keys(params))
+        bound = width_bound(data)
+        if bound is not None and params["model"] in ("nt3", "tc1") and len(params["pool"]) * 3 == len(params["conv"]):
+            check_conv_fits(params, bound[0], width_says=bound[1], where=where)
+
+
+def _data_keys(params: dict) -> dict:
+    return {k: v for k, v in params.items() if k.startswith("data.")}
+
+
 def validate_config(config: dict, schema_path=None) -> dict:
     """Return a validated copy of ``config`` with schema defaults filled in.
 
@@ -60,23 +94,84 @@ def validate_config(config: dict, schema_path=None) -> dict:
     The model section is checked by :func:`candle_lib.params.specs.resolve_params`.
     """
     schema = yaml.safe_load(Path(schema_path).read_text() if schema_path else config_schema_text())
+    if not isinstance(config, dict):
+        raise CandleInputError(
+            f"config: expected a mapping of sections (data, model, hpo, ...), got {type(config).__name__}"
+        )
+    checked = copy.deepcopy(config)
+    _fill_defaults(schema, checked)  # first, so that a section given in part is complete when validated
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(
-        validator.iter_errors(config), key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path)))
+        validator.iter_errors(checked), key=lambda e: (len(list(e.absolute_path)), list(map(str, e.absolute_path)))
     )
     if errors:
         raise CandleInputError(_describe(errors[0]))
-    checked = copy.deepcopy(config)
-    _fill_defaults(schema, checked)
+    fill_objective_direction(checked["hpo"])
     check_data_config(checked["data"])
     check_model_for_data(checked["data"], resolve_params(checked["model"], where="model"))
     check_hpo(checked)
+    check_metrics(checked)
+    check_input_width(checked)
     return checked
 
 
-def load_config(path, schema_path=None) -> dict:
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain PyYAML keeps the
+    last value silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+            first_line: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    seen = first_line.get(key)
+                except TypeError:  # an unhashable key: the base loader reports it
+                    continue
+                line = key_node.start_mark.line + 1
+                if seen is not None:
+                    raise CandleInputError(
+                        f"key '{key}' is given twice in one mapping (lines {seen} and {line}); "
+                        "YAML would silently keep the second: remove one",
+                        source=key_node.start_mark.name,
+                    )
+                first_line[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path) -> object:
+    """A YAML file parsed strictly (see :class:`_StrictLoader`). A syntax error, a duplicated
+    key, an unreadable or binary file is a CandleInputError naming the file and the line."""
+    path = Path(path)
     try:
-        config = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise CandleInputError(f"cannot read config ({exc})", source=str(path)) from exc
-    return validate_config(config or {}, schema_path)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CandleInputError(
+            f"not a text (UTF-8) file: byte {exc.object[exc.start]:#04x} at offset {exc.start}; is it a binary file?",
+            source=str(path),
+        ) from None
+    except OSError as exc:
+        raise CandleInputError(f"cannot read config: {exc.strerror or exc}", source=str(path)) from None
+    try:
+        stream = io.StringIO(text)
+        stream.name = str(path)  # PyYAML names the file in its marks
+        return yaml.load(stream, Loader=_StrictLoader)  # a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
+        what = " ".join(filter(None, [exc.context, exc.problem]))
+        raise CandleInputError(f"YAML syntax error: {what}", source=str(path), where=where) from None
+    except yaml.YAMLError as exc:
+        raise CandleInputError(f"not valid YAML: {' '.join(str(exc).split())}", source=str(path)) from None
+
+
+def load_config(path, schema_path=None) -> dict:
+    """Read a config file strictly (:func:`read_yaml`) and validate it (:func:`validate_config`)."""
+    config = read_yaml(path)
+    try:
+        return validate_config(config or {}, schema_path)
+    except CandleInputError as exc:
+        if exc.source:
+            raise
+        raise CandleInputError(str(exc), source=str(path)) from None

@@ -9,7 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, workflow.basedir)
 
-from candle_lib.config import validate_config
+from candle_lib.config import read_yaml, validate_config
 from candle_lib.data.drug_prepared import DRUG_FILES
 from candle_lib.data.prepared import PREPARED_FILES, preparation_options
 from candle_lib.data.sources import ingest_options
@@ -27,6 +27,9 @@ if not workflow.overwrite_configfiles:
 
 
 try:
+    # Each config file read again, strictly: Snakemake keeps a duplicated key's last value.
+    for _configfile in workflow.configfiles:
+        read_yaml(_configfile)
     config = validate_config(
         config, f"{workflow.basedir}/config/schema/config.schema.yaml"
     )

@@ -6,6 +6,7 @@ normalizations and only compound feature blocks (tox21) the block normalizations
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 from candle_lib.data.block_normalize import BLOCK_NORMALIZATIONS
 from candle_lib.data.synthetic import (
@@ -84,6 +85,30 @@ def check_preparation(data: dict) -> None:
         raise CandleInputError(
             "config key 'data.transform': tox21 features are not counts (descriptors can be negative); set it to none"
         )
+
+
+def width_bound(data: dict) -> tuple[int, str] | None:
+    """An upper bound on the number of features a prepared dataset of ``data`` has, known
+    without reading the data, and the key it comes from; None where none is cheaply known. The
+    bound is exact when top_variance is set (fewer features left is an error of the data step)."""
+    bounds = []
+    filters = data.get("filters") or {}
+    if filters.get("top_variance"):
+        bounds.append((int(filters["top_variance"]), f"data.filters.top_variance: {filters['top_variance']}"))
+    gene_list = filters.get("gene_list")
+    if gene_list and Path(gene_list).is_file():
+        from candle_lib.data.features import read_gene_list
+
+        try:
+            n_ids = len(read_gene_list(gene_list))
+            bounds.append((n_ids, f"the {n_ids} ids of data.filters.gene_list"))
+        except CandleInputError:
+            pass  # reported by the data step, with its line
+    if data["source"] == "synthetic" and not is_drug_response(data) and not is_tox21(data):
+        variant, options = generator_arguments(data.get("synthetic") or {})
+        n_genes = options.get("n_genes", inspect.signature(GENERATORS[variant]).parameters["n_genes"].default)
+        bounds.append((int(n_genes), f"data.synthetic.n_genes: {n_genes}"))
+    return min(bounds) if bounds else None
 
 
 def check_model_for_data(data: dict, params: dict) -> None:

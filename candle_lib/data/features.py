@@ -129,6 +129,14 @@ def select_features(
         raise CandleInputError(
             f"no feature is non-zero in {min_nonzero_samples} samples; lower the sparseness threshold"
         )
+    if top_variance and top_variance > keep.size:
+        after = "the gene list and " if gene_list is not None else ""
+        raise CandleInputError(
+            f"config key 'data.filters.top_variance': {top_variance} is above the {keep.size} features left after "
+            f"{after}data.filters.min_nonzero_samples: {min_nonzero_samples} (of {np.shape(values)[1]} in the data); "
+            f"set it to at most {keep.size}, or null to keep them all",
+            source=source,
+        )
     if top_variance:
         sub = np.asarray(values)[np.asarray(train_rows)][:, keep]
         keep = keep[top_variance_indices(sub, top_variance)]

@@ -56,11 +56,45 @@ def read_table(path: str | Path, *, index_col: int | None = None) -> pd.DataFram
             if index_col is not None:
                 frame = frame.set_index(frame.columns[index_col])
             return frame
-        return pd.read_csv(name, sep=_separator(name), index_col=index_col)
+        frame = pd.read_csv(name, sep=_separator(name), index_col=index_col)
     except pd.errors.EmptyDataError as exc:
         raise CandleInputError("file is empty", source=name) from exc
     except (ValueError, OSError, EOFError, pd.errors.ParserError) as exc:
         raise CandleInputError(f"cannot be read as a table ({exc})", source=name) from exc
+    if frame.shape[1] + (index_col is not None) == 1:
+        _check_separator(name)
+    return frame
+
+
+SEPARATOR_NAMES = {"\t": "tabs", ",": "commas", ";": "semicolons", "|": "bars"}
+
+
+def _first_line(name: str) -> str:
+    import gzip
+
+    opener = gzip.open if name.endswith(".gz") else open
+    try:
+        with opener(name, "rt", errors="replace") as handle:
+            return handle.readline()
+    except (OSError, EOFError):
+        return ""
+
+
+def _check_separator(name: str) -> None:
+    """A text table read as ONE column whose header holds another separator was written with
+    that separator (e.g. a semicolon-separated .csv, as a spreadsheet in some locales saves it)."""
+    expected = _separator(name)
+    header = _first_line(name)
+    found = [sep for sep in SEPARATOR_NAMES if sep != expected and sep in header]
+    if found:
+        kind = "CSV (.csv)" if expected == "," else "TSV (.tsv or .txt)"
+        raise CandleInputError(
+            f"reads as a single column: its header line is separated by {SEPARATOR_NAMES[found[0]]}, but a {kind} "
+            f"file is read with {SEPARATOR_NAMES[expected]}; save it with {SEPARATOR_NAMES[expected]}"
+            + (" (or as .tsv with tabs)" if expected == "," else " (or as .csv with commas)"),
+            source=name,
+            where="row 1",
+        )
 
 
 def _require_columns(frame: pd.DataFrame, columns, source) -> None:
@@ -271,6 +305,34 @@ def _why_not_finite(cell) -> str:
     return "infinite (inf)"
 
 
+def _short_row(source) -> None:
+    """A text table with a line of fewer fields than its header (a truncated line, or a missing
+    separator) reads as NaN in the missing cells: name the line instead."""
+    name = str(source)
+    if not Path(name).is_file() or name.endswith(".parquet"):
+        return
+    import gzip
+
+    separator = _separator(name)
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(name, "rt", errors="replace") as handle:
+        expected = None
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            fields = line.count(separator) + 1
+            if expected is None:
+                expected = fields
+            elif fields < expected:
+                raise CandleInputError(
+                    f"line {number} has {fields} fields but the header has {expected}: a short row (a truncated "
+                    f"line, or a missing {'tab' if separator == chr(9) else 'comma'})? Check that line",
+                    source=name,
+                    where=f"line {number}",
+                )
+
+
 def validate_counts(frame: pd.DataFrame, source) -> np.ndarray:
     """Check that every value is a non-negative integer; return a compact unsigned array."""
     values = _numeric_values(frame)
@@ -281,6 +343,8 @@ def validate_counts(frame: pd.DataFrame, source) -> np.ndarray:
         cell = frame.iat[r, c]
         if not finite[r, c]:
             why = _why_not_finite(cell)
+            if why.startswith("NaN"):
+                _short_row(source)
         elif values[r, c] < 0:
             why = "negative"
         else:
@@ -292,6 +356,24 @@ def validate_counts(frame: pd.DataFrame, source) -> np.ndarray:
         )
     dtype = np.uint32 if values.size == 0 or values.max() < 2**32 else np.uint64
     return values.astype(dtype)
+
+
+def _check_orientation(frame: pd.DataFrame, sheet: pd.DataFrame, id_column: str, orientation: str, source) -> None:
+    """The sample sheet's ids on the wrong axis of the table: the file is laid out the other way
+    round from what ``data.files.orientation`` says."""
+    ids = set(sheet[id_column].astype(str))
+    if ids & set(frame.index.astype(str)) or not ids & set(frame.columns.astype(str)):
+        return
+    said = "genes_by_samples" if ORIENTATIONS[orientation] == "features_by_samples" else "samples_by_genes"
+    other = "samples_by_genes" if said == "genes_by_samples" else "genes_by_samples"
+    # the frame is samples x features: sample ids on its columns are on the file's other axis
+    found = "first column" if said == "genes_by_samples" else "header (first row)"
+    expected = "header (first row)" if said == "genes_by_samples" else "first column"
+    raise CandleInputError(
+        f"the sample ids of the sample sheet are in the file's {found}, not its {expected}: the file is laid out "
+        f"{other}, but config key 'data.files.orientation' is {said}; set data.files.orientation: {other}",
+        source=source,
+    )
 
 
 def _sample_order(
@@ -364,6 +446,7 @@ def ingest(
     )
     genes = read_gene_annotation(genes_path)
     counts = read_count_matrix(counts_path, orientation=orientation)
+    _check_orientation(counts, sheet, id_column, orientation, counts_path)
     return align_counts(counts, genes, sheet, id_column=id_column, counts_source=counts_path)
 
 
@@ -375,6 +458,8 @@ def validate_matrix(frame: pd.DataFrame, source) -> np.ndarray:
         r, c = (int(i[0]) for i in np.nonzero(problems))
         cell = frame.iat[r, c]
         why = _why_not_finite(cell) if not np.isfinite(values[r, c]) else "too large for float32"
+        if why.startswith("NaN"):
+            _short_row(source)
         raise CandleInputError(
             f"value {_shown(cell)} is not a finite number: {why}",
             source=source,
@@ -409,6 +494,7 @@ def ingest_matrix(
         declared_classes=declared_classes,
     )
     matrix = _read_oriented(matrix_path, orientation, "feature")
+    _check_orientation(matrix, sheet, id_column, orientation, matrix_path)
     sample_ids = _sample_order(
         matrix.index,
         sheet,

@@ -27,18 +27,36 @@ from sklearn.model_selection import (
 from candle_lib.errors import CandleInputError
 
 
-def _partition(labels, groups, n_splits: int, seed: int, what: str = "parts") -> np.ndarray:
+def _too_few(key: str, what: str, n_splits: int, have: int, unit: str, rows: str) -> CandleInputError:
+    if key == "data.splits.n_folds":
+        said, fix = f"{n_splits} {what}", f"set it to at most {have}" if have >= 2 else f"give more {unit}"
+    else:
+        part = key.rsplit(".", 1)[-1].split("_")[0]
+        said, fix = f"the {part} part is one of {n_splits} {what}, which", f"raise it, or give more {unit}"
+    return CandleInputError(
+        f"config key '{key}': {said} need at least {n_splits} {unit}, but {rows} hold only {have}; {fix}"
+    )
+
+
+def _partition(
+    labels, groups, n_splits: int, seed: int, what: str = "parts", key: str = "", rows: str = "the rows"
+) -> np.ndarray:
     """Part index (0..n_splits-1) of every row in a shuffled stratified n_splits-fold partition:
     StratifiedGroupKFold when ``groups`` is given (a group never straddles two parts), plain
     StratifiedKFold when ``groups`` is None (each class spread over the parts as evenly as
-    possible: per-class counts of two parts differ by at most one)."""
+    possible: per-class counts of two parts differ by at most one). Too few groups (samples) is
+    an error naming ``key``, the config key that asked for the parts."""
     n = len(labels)
     if groups is not None:
         if len(set(groups)) < n_splits:
+            if key:
+                raise _too_few(key, f"grouped {what}", n_splits, len(set(groups)), "groups", rows)
             raise CandleInputError(f"only {len(set(groups))} groups; cannot make {n_splits} grouped {what}")
         splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     else:
         if n < n_splits:
+            if key:
+                raise _too_few(key, what, n_splits, n, "samples", rows)
             raise CandleInputError(f"only {n} samples; cannot make {n_splits} {what}")
         splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     part = np.full(n, -1, dtype=np.int64)
@@ -50,10 +68,31 @@ def _partition(labels, groups, n_splits: int, seed: int, what: str = "parts") ->
     return part
 
 
-def _one_fold(labels, groups, n_splits: int, seed: int) -> np.ndarray:
+def _one_fold(labels, groups, n_splits: int, seed: int, key: str = "", rows: str = "the rows") -> np.ndarray:
     """Boolean mask of the first fold of a stratified (grouped if groups is not None)
     n_splits-fold partition."""
-    return _partition(labels, groups, n_splits, seed) == 0
+    return _partition(labels, groups, n_splits, seed, key=key, rows=rows) == 0
+
+
+def _check_class_sizes(labels: np.ndarray, groups, fixed_test) -> None:
+    """Every class needs a sample (of its own group) in train, in val and, unless the test rows
+    are given, in test: else the class is missing from a part and val_auc / test_auc are null."""
+    outside = np.ones(len(labels), dtype=bool) if fixed_test is None else ~np.asarray(fixed_test)
+    needed = 3 if fixed_test is None else 2
+    parts = "train, val and test" if fixed_test is None else "train and val (outside the given test rows)"
+    for label in sorted(set(labels[outside])):
+        rows = outside & (labels == label)
+        count = int(rows.sum())
+        n_groups = len(set(groups[rows])) if groups is not None else count
+        if n_groups < needed:
+            counted = f"{count} sample{'s' if count != 1 else ''}"
+            if groups is not None:
+                counted += f" in {n_groups} group{'s' if n_groups != 1 else ''} (data.sample_sheet.group_column)"
+            raise CandleInputError(
+                f"class '{label}' (data.sample_sheet.label_column) has only {counted}; {parts} each need one of every class (else val_auc/test_auc "
+                f"are null): give it at least {needed} {'groups' if groups is not None else 'samples'}, merge it "
+                "into another class, or drop its samples from the sample sheet"
+            )
 
 
 def assign_splits(
@@ -94,10 +133,12 @@ def assign_splits(
             raise CandleInputError(
                 f"test_fraction={test_fraction} and val_fraction={val_fraction} must be in (0, 1) with a sum below 1"
             )
-        test = _one_fold(labels, groups, max(2, round(1 / test_fraction)), seed)
+        _check_class_sizes(labels, groups, None)
+        test = _one_fold(labels, groups, max(2, round(1 / test_fraction)), seed, "data.splits.test_fraction")
         test_share = test_fraction
     else:
         test = _fixed_test_mask(fixed_test, n, groups, sample_ids)
+        _check_class_sizes(labels, groups, test)
         test_share = test.mean()
         if not 0 < val_fraction < 1 - test_share:
             raise CandleInputError(
@@ -106,12 +147,21 @@ def assign_splits(
     rest = np.flatnonzero(~test)
     val_share = val_fraction / (1 - test_share)
     rest_groups = groups[rest] if grouped else None
-    val_in_rest = _one_fold(labels[rest], rest_groups, max(2, round(1 / val_share)), seed + 1)
+    val_in_rest = _one_fold(
+        labels[rest],
+        rest_groups,
+        max(2, round(1 / val_share)),
+        seed + 1,
+        "data.splits.val_fraction",
+        "the non-test rows",
+    )
     split = np.full(n, "train", dtype=object)
     split[test] = "test"
     split[rest[val_in_rest]] = "val"
     fold = np.full(n, -1, dtype=np.int64)
-    fold[rest] = _partition(labels[rest], rest_groups, n_folds, seed + 2, what="folds")
+    fold[rest] = _partition(
+        labels[rest], rest_groups, n_folds, seed + 2, what="folds", key="data.splits.n_folds", rows="the train+val rows"
+    )
     return pd.DataFrame({"sample_id": list(map(str, sample_ids)), "split": split.astype(str), "fold": fold})
 
 

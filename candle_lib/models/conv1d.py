@@ -11,26 +11,16 @@ from __future__ import annotations
 import keras
 
 from candle_lib.models.layers import dense_block, kernel_regularizer, output_layer
-
-
-def conv_triples(conv: list[int]) -> list[tuple[int, int, int]]:
-    if len(conv) % 3:
-        raise ValueError(f"conv must hold [filters, kernel, stride] triples; got {len(conv)} numbers")
-    return [tuple(conv[i : i + 3]) for i in range(0, len(conv), 3)]
+from candle_lib.models.shapes import check_conv_fits, conv_triples
 
 
 def build_conv1d(params: dict, n_features: int, n_outputs: int, out_activation: str, name: str = "nt3") -> keras.Model:
+    check_conv_fits(params, n_features)  # a CandleInputError naming model.conv/pool, before any layer is made
     triples = conv_triples(params["conv"])
     pools = params["pool"]
-    if len(pools) != len(triples):
-        raise ValueError(f"pool has {len(pools)} entries but conv has {len(triples)} layers")
     inputs = keras.Input(shape=(n_features, 1), name="expression")
     x = inputs
-    length = n_features
     for i, ((filters, kernel, stride), pool) in enumerate(zip(triples, pools)):
-        length = (length - kernel) // stride + 1
-        if length < 1:
-            raise ValueError(f"conv layer {i + 1} (kernel {kernel}) is longer than its input; use fewer/smaller layers")
         x = keras.layers.Conv1D(
             filters,
             kernel,
@@ -41,9 +31,6 @@ def build_conv1d(params: dict, n_features: int, n_outputs: int, out_activation: 
         )(x)
         x = keras.layers.Activation(params["activation"], name=f"conv{i + 1}_act")(x)
         if pool > 1:
-            length //= pool
-            if length < 1:
-                raise ValueError(f"pool {pool} after conv layer {i + 1} leaves no positions")
             x = keras.layers.MaxPooling1D(pool_size=pool, name=f"pool{i + 1}")(x)
     x = keras.layers.Flatten()(x)
     for j, units in enumerate(params["dense"]):

@@ -236,13 +236,27 @@ def translate_entries(entries: Iterable[tuple[str, str, Any]], *, source: str) -
     return ImportedParams(params, tuple(ignored), source)
 
 
+def read_text_file(path: Path, what: str) -> str:
+    """The text of a UTF-8 file; a binary file (a NUL byte, or bytes that are not UTF-8) is a
+    CandleInputError naming the file and the offset of the first such byte."""
+    data = path.read_bytes()
+    problem = None
+    if bytes(1) in data:
+        problem = f"a NUL byte at offset {data.index(bytes(1))}"
+    else:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problem = f"byte {data[exc.start]:#04x} at offset {exc.start} is not UTF-8 text"
+    raise CandleInputError(f"not a text {what} ({problem}): is it a binary file?", source=str(path))
+
+
 def read_candle_ini(path) -> ImportedParams:
     """Read a CANDLE ``*_default_model.txt`` file into a parameter layer (see the module doc)."""
     path = Path(path)
     parser = configparser.ConfigParser(interpolation=None, default_section=_NO_DEFAULT_SECTION)
     try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle, source=str(path))
+        parser.read_string(read_text_file(path, "CANDLE parameter file"), source=str(path))
     except OSError as exc:
         raise CandleInputError(f"cannot read CANDLE parameter file: {exc.strerror}", source=str(path)) from None
     except configparser.Error as exc:

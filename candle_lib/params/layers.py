@@ -24,6 +24,7 @@ from candle_lib.params.candle_ini import (
     ImportedParams,
     parse_literal,
     read_candle_ini,
+    read_text_file,
     translate_entries,
 )
 from candle_lib.params.specs import resolve_params
@@ -44,7 +45,7 @@ class ResolvedParams:
 
 def _read_mapping(path: Path) -> ImportedParams:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path, "parameter file")
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except OSError as exc:
         raise CandleInputError(f"cannot read parameter file: {exc.strerror}", source=str(path)) from None

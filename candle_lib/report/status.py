@@ -67,14 +67,12 @@ def searched_dimensions(config: dict) -> list[str]:
 
 
 def _read_config(path: str) -> dict:
-    import yaml
-
-    from candle_lib.config import validate_config
+    from candle_lib.config import load_config
 
     file = Path(path)
     if not file.is_file():
         raise CandleInputError("no such config file", source=path)
-    return validate_config(yaml.safe_load(file.read_text()))
+    return load_config(file)
 
 
 def add_status_parser(commands) -> None:

@@ -63,22 +63,37 @@ def trials_table(
     return pd.DataFrame(rows)
 
 
-def best_trial(table: pd.DataFrame, direction: str) -> pd.Series:
-    """The ok trial with the best objective; ties go to the earlier trial in search order."""
+def best_trial(table: pd.DataFrame, direction: str, metric: str | None = None) -> pd.Series:
+    """The ok trial with the best objective; ties go to the earlier trial in search order.
+    With no such trial, the error says whether trials failed or the ``metric`` is what is missing."""
     if direction not in ("minimize", "maximize"):
         raise CandleInputError(
             f"direction must be minimize or maximize, not '{direction}'", where="hpo.objective.direction"
         )
     ok = table[(table["status"] == "ok") & table["objective"].map(lambda v: v is not None and not math.isnan(v))]
     if ok.empty:
+        n_ok = int((table["status"] == "ok").sum())
+        if n_ok:  # the trials are fine: the objective's metric is what is missing
+            name = f"'{metric}'" if metric else "the objective metric"
+            why = (
+                "it is null in each" if metric in table.columns else f"they report {', '.join(_metric_columns(table))}"
+            )
+            raise CandleInputError(
+                f"{n_ok} trial(s) finished with status ok, but none has a finite value of {name} ({why})",
+                where="hpo.objective.metric",
+            )
         raise CandleInputError("no trial finished with status ok; see failure_reason in trials.tsv")
     values = ok["objective"].astype(float)
     position = values.idxmin() if direction == "minimize" else values.idxmax()
     return ok.loc[position]
 
 
+def _metric_columns(table: pd.DataFrame) -> list[str]:
+    return [c for c in table.columns if c.startswith(("val_", "test_", "train_"))]
+
+
 def best_summary(table: pd.DataFrame, trial_dirs, metric: str, direction: str) -> dict:
-    best = best_trial(table, direction)
+    best = best_trial(table, direction, metric)
     spec = read_trial(Path(trial_dirs[int(best["order"])]))["spec"]
     return {
         "trial_id": best["trial_id"],

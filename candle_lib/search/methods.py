@@ -16,6 +16,8 @@ distinct combination is one id, prepared once and shared by every trial that use
 
 from __future__ import annotations
 
+from itertools import product
+
 from candle_lib.errors import CandleInputError
 from candle_lib.search.bayesian import make_sampler
 from candle_lib.search.data_variants import prep_id
@@ -30,6 +32,7 @@ from candle_lib.search.rounds import (
 )
 from candle_lib.search.space import grid_values
 from candle_lib.search.upf import read_upf
+from candle_lib.search.value_cache import content_key
 from candle_lib.trial.spec import FINAL, HOLDOUT, trial_spec
 
 __all__ = [
@@ -45,6 +48,7 @@ __all__ = [
     "plan_search",
     "prep_id",
     "round_history",
+    "parameter_settings",
     "varied_keys",
 ]
 
@@ -146,6 +150,49 @@ def check_hpo(config: dict) -> None:
     elif method == "bayesian":
         options = bayesian_options(hpo)
         make_sampler(options["sampler"], 0, options["startup_trials"], False)
+
+
+def parameter_settings(config: dict, names) -> list[dict]:
+    """The resolved hyperparameters of the model section, once for each setting of ``names``
+    that a trial of the configured search may take: each combination of the values the space's
+    dimensions (or the UPF file's points) give them. A name may be a data option
+    (``data.filters.top_variance``): its value rides along under that key. A dimension's ``when``
+    is not followed, so the list may hold a setting that no trial takes; it misses none."""
+    hpo = config["hpo"]
+    planner = Planner(config, space_of(hpo))
+    base = dict(planner.base_params)
+    for name in names:
+        if name.startswith("data."):
+            node = config["data"]
+            for part in name[len("data.") :].split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            base[name] = node
+
+    def setting(point: dict) -> dict:
+        params, data = planner.binding.overrides(point)
+        given = {**params, **data}
+        return {k: given[k] for k in names if k in given}
+
+    if hpo["method"] == "upf":
+        combinations = [(setting({k: v for k, v in point.items() if k != "id"}),) for point in read_upf(hpo["upf"])]
+    else:
+        choices = []
+        for dimension in planner.binding.dimensions.values():
+            values = (dimension.low, dimension.high) if dimension.is_range else dimension.values
+            options = {}
+            for value in values:
+                found = setting({dimension.name: value})
+                options.setdefault(content_key(found), found)
+            if len(options) > 1 or any(options.values()):
+                choices.append(list(options.values()))
+        combinations = product(*choices)
+    settings = {}
+    for combination in combinations:
+        merged = {k: base[k] for k in names}
+        for part in combination:
+            merged.update(part)
+        settings.setdefault(content_key(merged), {**base, **merged})
+    return list(settings.values())
 
 
 def final_spec(best: dict, *, prepared: str) -> dict:

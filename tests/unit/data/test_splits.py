@@ -119,6 +119,6 @@ def test_bad_fractions(test_fraction, val_fraction):
 
 
 def test_too_few_groups():
-    ids = ["a1", "a2", "b1", "b2"]
-    with pytest.raises(CandleInputError, match="only 2 groups"):
-        assign_splits(ids, ["x", "y", "x", "y"], ["A", "A", "B", "B"], test_fraction=0.2, val_fraction=0.2)
+    ids = ["a1", "a2", "b1", "b2", "c1", "c2"]
+    with pytest.raises(CandleInputError, match="test_fraction': the test part is one of 5 grouped parts.*only 3"):
+        assign_splits(ids, ["x"] * 6, ["A", "A", "B", "B", "C", "C"], test_fraction=0.2, val_fraction=0.2)

@@ -99,7 +99,8 @@ def test_final_role_trains_on_train_and_val_and_sees_test_once(prepared, tmp_pat
 def test_model_error_is_a_failed_result_not_a_crash(prepared, tmp_path):
     metrics = run(prepared, tmp_path, spec(conv=[4, 500, 1]))
     assert metrics["status"] == "failed"
-    assert "ValueError" in metrics["failure_reason"] and "longer than its input" in metrics["failure_reason"]
+    assert "model.conv': layer 1 has kernel 500" in metrics["failure_reason"]
+    assert "the largest kernel that fits layer 1 is" in metrics["failure_reason"]
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["status"] == "failed" and saved["metrics"] == {}
     assert len(pd.read_parquet(tmp_path / "predictions.parquet")) == 0
