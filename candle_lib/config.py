@@ -117,7 +117,8 @@ def validate_config(config: dict, schema_path=None) -> dict:
 
 class _StrictLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key given twice in one mapping (plain PyYAML keeps the
-    last value silently)."""
+    last value silently). Keys starting with ``?`` are YTE's directives (a file that starts with
+    ``__use_yte__``, which Snakemake evaluates), which may repeat."""
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -130,7 +131,7 @@ class _StrictLoader(yaml.SafeLoader):
                 except TypeError:  # an unhashable key: the base loader reports it
                     continue
                 line = key_node.start_mark.line + 1
-                if seen is not None:
+                if seen is not None and not str(key).startswith("?"):  # ?if/?else: YTE's directives
                     raise CandleInputError(
                         f"key '{key}' is given twice in one mapping (lines {seen} and {line}); "
                         "YAML would silently keep the second: remove one",
