@@ -1,9 +1,11 @@
 """Load and validate a workflow config against its JSON schema, with messages naming the key.
 
 Values are parsed by YAML's safe loader (strictly: a syntax error names the file and line, a key
-given twice in one mapping is an error naming both lines) and checked by type; nothing in a
-config is ever evaluated as code. Every section given in part gets the schema's defaults for
-the keys it leaves out, before it is validated.
+given twice in one mapping is an error naming both lines) and checked by type; nothing here
+evaluates a config value as code. (Snakemake itself, before this module sees the config,
+evaluates the ``?`` expressions of a config file that starts with ``__use_yte__``: a YTE
+template.) Every section given in part gets the schema's defaults for the keys it leaves out,
+before it is validated.
 """
 
 from __future__ import annotations
