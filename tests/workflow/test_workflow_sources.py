@@ -114,7 +114,8 @@ def test_a_normalized_matrix_with_a_gene_list(tmp_path, cohort):
     }
     filters = {"min_nonzero_samples": 0, "top_variance": None, "gene_list": str(tmp_path / "landmarks.txt")}
     config = tiny_config(
-        data={"source": "matrix", "files": files, "normalization": "none", "transform": "none", "filters": filters}
+        data={"source": "matrix", "files": files, "normalization": "none", "transform": "none", "filters": filters},
+        model={"conv": [4, 2, 1], "pool": [1]},  # 4 landmark genes: the tiny model's kernel of 10 cannot fit
     )
     matrix, samples, features, _ = run_data(tmp_path, config)
 
