@@ -63,6 +63,10 @@ def assert_restored(workdir, clean_study, untouched: dict[str, int]) -> None:
         )
     after = trial_mtimes(workdir)
     assert {trial: after[trial] for trial in untouched} == untouched  # only the missing ones re-ran
+    # the same best: the final model is not retrained (the dry run cannot know that yet, so it
+    # lists train_final; once aggregated, Snakemake finds best.json's content unchanged)
+    final = ("results", "hpo", "final", "metrics.json")
+    assert workdir.joinpath(*final).stat().st_mtime_ns == clean_study.joinpath(*final).stat().st_mtime_ns
     assert planned_jobs(snakemake(workdir, workdir / "config.yaml", "hpo", "-n")) == {}
 
 
