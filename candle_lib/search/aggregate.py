@@ -63,6 +63,17 @@ def trials_table(
     return pd.DataFrame(rows)
 
 
+def _failure_summary(table: pd.DataFrame, shown: int = 3) -> str:
+    """The most common failure reasons with their counts, e.g. "3 x NaN loss at epoch 2"."""
+    if "failure_reason" not in table.columns:
+        return "no failure reason recorded"
+    counts = table["failure_reason"].fillna("no reason recorded").astype(str).value_counts(sort=False)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # most common, then by name
+    parts = [f"{n} x {reason}" for reason, n in ranked[:shown]]
+    more = len(counts) - shown
+    return "; ".join(parts) + (f"; and {more} other reason(s)" if more > 0 else "")
+
+
 def best_trial(table: pd.DataFrame, direction: str, metric: str | None = None) -> pd.Series:
     """The ok trial with the best objective; ties go to the earlier trial in search order.
     With no such trial, the error says whether trials failed or the ``metric`` is what is missing."""
@@ -82,7 +93,10 @@ def best_trial(table: pd.DataFrame, direction: str, metric: str | None = None) -
                 f"{n_ok} trial(s) finished with status ok, but none has a finite value of {name} ({why})",
                 where="hpo.objective.metric",
             )
-        raise CandleInputError("no trial finished with status ok; see failure_reason in trials.tsv")
+        raise CandleInputError(
+            f"no trial finished with status ok ({len(table)} failed); {_failure_summary(table)}; "
+            "every reason is in the failure_reason column of trials.tsv"
+        )
     values = ok["objective"].astype(float)
     position = values.idxmin() if direction == "minimize" else values.idxmax()
     return ok.loc[position]
