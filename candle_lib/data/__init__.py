@@ -44,6 +44,7 @@ from candle_lib.data.prepared import PreparedDataset, load_prepared, prepare_mat
 from candle_lib.data.row_reader import read_npy_rows
 from candle_lib.data.sources import read_source
 from candle_lib.data.synthetic import synthetic_drug_response, synthetic_nt3_cohort, synthetic_tc1_cohort
+from candle_lib.lazy_names import lazy_names as _lazy_names
 
 _LAZY = {  # name -> module that imports scikit-learn
     "assign_splits": "split_methods",
@@ -113,16 +114,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY`` import their module on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, __all__)

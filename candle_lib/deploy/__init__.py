@@ -10,6 +10,7 @@ imports scikit-learn through the trial's scaler and task) load on first use.
 """
 
 from candle_lib.deploy.export import export_bundle, preprocessing_record, read_bundle
+from candle_lib.lazy_names import lazy_names as _lazy_names
 
 _LAZY = {  # name -> module that imports scikit-learn, and Keras once it loads a model
     "predict_samples": "predict",
@@ -31,16 +32,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY`` import their module on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, __all__)

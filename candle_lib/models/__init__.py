@@ -17,6 +17,8 @@ regression and reconstruction) unless the caller leaves it to ``params['out_acti
 
 from __future__ import annotations
 
+from candle_lib.lazy_names import lazy_names as _lazy_names
+
 _LAZY = {  # name -> module that imports Keras
     "GaussianNLL": "losses",
     "Pinball": "losses",
@@ -44,16 +46,4 @@ def build_model(params: dict, n_features: int, n_outputs: int, output_activation
     raise ValueError(f"unknown model '{name}'")
 
 
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY`` import their module (and Keras) on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, __all__)

@@ -12,6 +12,7 @@ No TensorFlow here. The names of the modules that score trials (SciPy, scikit-le
 first use.
 """
 
+from candle_lib.lazy_names import lazy_names as _lazy_names
 from candle_lib.tda.groups import usable_groups
 from candle_lib.tda.options import analyses, metric_of
 from candle_lib.tda.plan import plan_trials, tda_plan
@@ -52,16 +53,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY`` import their module on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, __all__)

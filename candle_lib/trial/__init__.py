@@ -22,6 +22,7 @@ trial trains or a saved model loads: importing this package does not. The names 
 that import scikit-learn, SciPy or Keras load on first use.
 """
 
+from candle_lib.lazy_names import lazy_names as _lazy_names
 from candle_lib.trial.roles import RoleRows, role_rows
 from candle_lib.trial.spec import FINAL, HOLDOUT, MEMBER, fold_role, trial_id, trial_spec
 from candle_lib.trial.tf_setup import configure_tensorflow
@@ -68,16 +69,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY`` import their module on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, __all__)

@@ -15,6 +15,7 @@ No TensorFlow on import: only :func:`mc_dropout_predictions` loads a saved model
 the modules that import SciPy or scikit-learn load on first use.
 """
 
+from candle_lib.lazy_names import lazy_names as _lazy_names
 from candle_lib.uq.ensembles import UQPlan, uq_plan
 from candle_lib.uq.members import Stacked, stack_classification, stack_regression
 from candle_lib.uq.plots import plot_calibration_curve, plot_reliability, plot_risk_coverage
@@ -68,16 +69,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """PEP 562: the names of ``_LAZY`` import their module on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = _lazy_names(__name__, _LAZY, __all__)
