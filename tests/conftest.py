@@ -83,9 +83,9 @@ def write_config(path: Path, config: dict) -> Path:
     return path
 
 
-def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the project's Snakefile in ``workdir`` with a complete config file."""
-    command = [
+def snakemake_command(workdir: Path, configfile: Path, *args: str) -> list[str]:
+    """The command line that runs the project's Snakefile in ``workdir`` with a complete config."""
+    return [
         sys.executable,
         "-m",
         "snakemake",
@@ -101,6 +101,11 @@ def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True) -
         "greedy",
         *args,
     ]
+
+
+def snakemake(workdir: Path, configfile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the project's Snakefile in ``workdir`` with a complete config file."""
+    command = snakemake_command(workdir, configfile, *args)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     if check and result.returncode != 0:
@@ -155,6 +160,44 @@ def make_prepared(
         data, splits, options, id_column="sample_id", label_column="label", group_column="patient_id"
     )
     write_prepared(directory, matrix, table, features, {"preparation": options, **summary})
+    return directory
+
+
+def fake_trial(directory, prepared, *, lambda_layer=False, regression=False):
+    """A finished trial of a dense classifier: a Keras model, its scaler fitted on the training
+    rows, params.json and metrics.json (untrained weights: inference does not care)."""
+    import keras
+    import numpy as np
+
+    from candle_lib.atomic import write_json
+    from candle_lib.data.prepared import load_prepared
+    from candle_lib.params.specs import resolve_params
+    from candle_lib.trial.scaling import fit_scaler, scaler_to_json
+    from candle_lib.trial.spec import trial_spec
+
+    data = load_prepared(prepared)
+    n_features = data.matrix.shape[1]
+    inputs = keras.Input((n_features,))
+    hidden = keras.layers.Lambda(lambda t: t * 2.0)(inputs) if lambda_layer else inputs
+    head = keras.layers.Dense(1) if regression else keras.layers.Dense(2, activation="softmax")
+    model = keras.Model(inputs, head(hidden))
+    directory.mkdir(parents=True)
+    model.save(directory / "model.keras")
+    scaler = fit_scaler("standard", np.asarray(data.matrix[data.rows("train")]))
+    (directory / "scaler.json").write_text(scaler_to_json("standard", scaler))
+    params = resolve_params(
+        {
+            "model": "dense",
+            "dense": [4],
+            "scaling": "standard",
+            "task": "regression" if regression else "classification",
+        }
+    )
+    write_json(
+        directory / "params.json",
+        trial_spec(params, role={"kind": "final", "train": ["train", "val"], "eval": "test"}, data=prepared.name),
+    )
+    write_json(directory / "metrics.json", {"status": "ok", "failure_reason": None})
     return directory
 
 

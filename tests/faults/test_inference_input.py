@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_prepared
+from conftest import fake_trial, make_prepared
 
 from candle_lib.atomic import write_json, write_table
 from candle_lib.data.normalize import fpkm_uq
@@ -20,9 +20,6 @@ from candle_lib.data.synthetic import synthetic_nt3_cohort
 from candle_lib.deploy.export import export_bundle, read_bundle
 from candle_lib.deploy.predict import predict_samples
 from candle_lib.errors import CandleInputError
-from candle_lib.params.specs import resolve_params
-from candle_lib.trial.scaling import fit_scaler, scaler_to_json
-from candle_lib.trial.spec import FINAL, trial_spec
 
 COHORT = dict(n_patients=40, n_genes=200, seed=3)  # make_prepared's cohort: 60 samples
 
@@ -39,22 +36,10 @@ def prepared(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory, prepared, cohort):
-    """A bundle of an (untrained) dense classifier on FPKM-UQ, log2(x+1), from read counts."""
-    import keras
-
+    """A bundle of an (untrained) dense classifier (conftest.fake_trial) on FPKM-UQ, log2(x+1),
+    from read counts."""
     root = tmp_path_factory.mktemp("bundle")
-    data = load_prepared(prepared)
-    trial = root / "trial"
-    trial.mkdir()
-    inputs = keras.Input((data.matrix.shape[1],))
-    keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(4)(inputs))).save(
-        trial / "model.keras"
-    )
-    scaler = fit_scaler("standard", np.asarray(data.matrix[data.rows("train")]))
-    (trial / "scaler.json").write_text(scaler_to_json("standard", scaler))
-    params = resolve_params({"model": "dense", "dense": [4], "scaling": "standard"})
-    write_json(trial / "params.json", trial_spec(params, role=FINAL, data=prepared.name))
-    write_json(trial / "metrics.json", {"status": "ok", "failure_reason": None})
+    trial = fake_trial(root / "trial", prepared)
     write_table(root / "genes.parquet", cohort.genes)
     export_bundle(trial, prepared, root / "genes.parquet", root / "production", source="synthetic", ingested="counts")
     return root / "production"

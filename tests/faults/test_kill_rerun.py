@@ -15,12 +15,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, planned_jobs, snakemake, tiny_config, write_config
+from conftest import planned_jobs, snakemake, snakemake_command, tiny_config, write_config
 
 # what a run writes that measures time, not the study: compared without it
 TIMING_COLUMNS = ("wall_seconds", "seconds")
@@ -35,25 +34,6 @@ TARGET = "hpo"  # trials, aggregate, best, final model (the report pages are not
 def study_config(directory: Path) -> Path:
     # batch_size 4: 9 steps an epoch, so a trial holds a checkpoint long enough to be caught
     return write_config(directory / "config.yaml", tiny_config(model={"batch_size": 4, "epochs": 3}))
-
-
-def command(workdir: Path, config: Path, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config),
-        "--cores",
-        "2",
-        "--scheduler",
-        "greedy",
-        *args,
-    ]
 
 
 def without_timing(path: Path) -> list[str]:
@@ -102,7 +82,7 @@ def test_a_sigkilled_study_run_again_ends_byte_identical_to_a_clean_run(clean, t
     results = workdir / "results"
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     run = subprocess.Popen(
-        command(workdir, config, TARGET, "--rerun-incomplete"),
+        snakemake_command(workdir, config, TARGET, "--rerun-incomplete"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=environment,

@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import REPO, tiny_config, write_config
+from conftest import REPO, snakemake_command, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -174,22 +174,7 @@ def test_live_page_follows_a_running_study_and_sorts(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     study_log = open(tmp_path / "snakemake.log", "w")
     study = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--configfile",
-            str(config),
-            "--cores",
-            "2",
-            "--scheduler",
-            "greedy",
-            "hpo",
-        ],
+        snakemake_command(workdir, config, "hpo"),
         stdout=study_log,
         stderr=subprocess.STDOUT,
         env=env,

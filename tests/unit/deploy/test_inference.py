@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_prepared
+from conftest import fake_trial, make_prepared
 
 from candle_lib.atomic import write_json, write_table
 from candle_lib.data.prepared import load_prepared
@@ -24,9 +24,7 @@ from candle_lib.deploy.predict import (
     read_new_samples,
 )
 from candle_lib.errors import CandleInputError
-from candle_lib.params.specs import resolve_params
-from candle_lib.trial.scaling import fit_scaler, scaler_to_json
-from candle_lib.trial.spec import trial_id, trial_spec
+from candle_lib.trial.spec import trial_id
 
 COHORT = dict(n_patients=40, n_genes=200, seed=3)  # the cohort of make_prepared
 
@@ -39,37 +37,6 @@ def cohort():
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     return make_prepared(tmp_path_factory.mktemp("prep") / "prep-00000000", **COHORT)
-
-
-def fake_trial(directory, prepared, *, lambda_layer=False, regression=False):
-    """A finished trial of a dense classifier: a Keras model, its scaler fitted on the training
-    rows, params.json and metrics.json (untrained weights: inference does not care)."""
-    import keras
-
-    data = load_prepared(prepared)
-    n_features = data.matrix.shape[1]
-    inputs = keras.Input((n_features,))
-    hidden = keras.layers.Lambda(lambda t: t * 2.0)(inputs) if lambda_layer else inputs
-    head = keras.layers.Dense(1) if regression else keras.layers.Dense(2, activation="softmax")
-    model = keras.Model(inputs, head(hidden))
-    directory.mkdir(parents=True)
-    model.save(directory / "model.keras")
-    scaler = fit_scaler("standard", np.asarray(data.matrix[data.rows("train")]))
-    (directory / "scaler.json").write_text(scaler_to_json("standard", scaler))
-    params = resolve_params(
-        {
-            "model": "dense",
-            "dense": [4],
-            "scaling": "standard",
-            "task": "regression" if regression else "classification",
-        }
-    )
-    write_json(
-        directory / "params.json",
-        trial_spec(params, role={"kind": "final", "train": ["train", "val"], "eval": "test"}, data=prepared.name),
-    )
-    write_json(directory / "metrics.json", {"status": "ok", "failure_reason": None})
-    return directory
 
 
 @pytest.fixture(scope="module")
