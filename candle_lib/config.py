@@ -21,6 +21,7 @@ import yaml
 from candle_lib.data.config_checks import check_data_config, check_model_for_data, width_bound
 from candle_lib.errors import CandleInputError
 from candle_lib.models.shapes import check_conv_fits
+from candle_lib.params.declared import config_specs
 from candle_lib.params.specs import resolve_params
 from candle_lib.search.data_variants import with_data_settings
 from candle_lib.search.methods import check_hpo, parameter_settings
@@ -71,13 +72,14 @@ def check_input_width(config: dict) -> None:
     known at parse time (:func:`candle_lib.data.config_checks.width_bound`): the model section
     with each setting of the search's space, and with cv.overrides, uq.model and tda.params."""
     settings = parameter_settings(config, WIDTH_NAMES)
-    base = resolve_params(config["model"], where="model")
+    specs = config_specs(config)
+    base = specs.resolve(config["model"], where="model")
     layers = {"cv.overrides": config["cv"].get("overrides"), "uq.model": config["uq"].get("model")}
     layers["tda.params"] = config["tda"].get("params")
     settings = [(params, "hpo.space" if params != {**base, **_data_keys(params)} else "model") for params in settings]
     for where, overrides in layers.items():
         if overrides:
-            settings.append((resolve_params(base, overrides, where=where), where))
+            settings.append((resolve_params(base, overrides, where=where, specs=specs), where))
     for params, where in settings:
         data = with_data_settings(config["data"], _data_keys(params))
         bound = width_bound(data)
@@ -110,7 +112,7 @@ def validate_config(config: dict, schema_path=None) -> dict:
         raise CandleInputError(_describe(errors[0]))
     fill_objective_direction(checked["hpo"])
     check_data_config(checked["data"])
-    check_model_for_data(checked["data"], resolve_params(checked["model"], where="model"))
+    check_model_for_data(checked["data"], config_specs(checked).resolve(checked["model"], where="model"))
     check_hpo(checked)
     check_metrics(checked)
     check_input_width(checked)

@@ -17,14 +17,14 @@ import pandas as pd
 from scipy import stats
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params.specs import resolve_params
+from candle_lib.params.specs import ParamSpecs, resolve_params
 from candle_lib.trial.spec import fold_role, trial_id, trial_spec
 
 CV_POOL = ["train", "val"]
 CI_LEVEL = 0.95
 
 
-def cv_params(cv: dict, model: dict, best: dict | None = None) -> dict:
+def cv_params(cv: dict, model: dict, best: dict | None = None, *, specs: ParamSpecs | None = None) -> dict:
     """The configuration cross-validated: the model section (``cv.params: model``) or the HPO
     best trial's params (``cv.params: best``), then ``cv.overrides``."""
     if cv["params"] == "best":
@@ -33,7 +33,7 @@ def cv_params(cv: dict, model: dict, best: dict | None = None) -> dict:
         base = best["params"]
     else:
         base = model
-    return resolve_params(base, cv.get("overrides") or {}, where="cv.overrides")
+    return resolve_params(base, cv.get("overrides") or {}, where="cv.overrides", specs=specs)
 
 
 def cv_trials(params: dict, data: str, n_folds: int, folds=None) -> dict[str, dict]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from candle_lib.cv import cv_params, cv_trials
 from candle_lib.data.config_checks import is_drug_response
 from candle_lib.errors import CandleInputError
+from candle_lib.params.declared import config_specs
 from candle_lib.search.bundles import make_bundles
 from candle_lib.search.data_variants import prep_id
 from candle_lib.search.methods import data_variants, plan_search, varied_keys
@@ -78,7 +79,9 @@ class StudyPlan:
         self.cv = config["cv"]
         self.cv_from_best = self.cv["params"] == "best"
         self.cv_trials = (
-            {} if self.cv_from_best else self.cv_fold_trials(cv_params(self.cv, config["model"]), self.prep_id)
+            {}
+            if self.cv_from_best
+            else self.cv_fold_trials(cv_params(self.cv, config["model"], specs=config_specs(config)), self.prep_id)
         )
         self.trials.update(self.cv_trials)
 
@@ -143,7 +146,9 @@ class StudyPlan:
         best = self.best() if self.cv_from_best else None
         if best is None:
             return {}
-        return self.cv_fold_trials(cv_params(self.cv, self.config["model"], best), best["data"])
+        return self.cv_fold_trials(
+            cv_params(self.cv, self.config["model"], best, specs=config_specs(self.config)), best["data"]
+        )
 
     def cv_trial_ids(self) -> list[str]:
         """The fold trials of the cv target (for ``cv.params: best``, once best.json exists)."""

@@ -16,6 +16,7 @@ from candle_lib.data.synthetic import (
 )
 from candle_lib.data.synthetic_tox21 import FEATURE_BLOCKS, synthetic_tox21
 from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import task_kind
 
 GENERATORS = {
     "nt3": synthetic_nt3_cohort,
@@ -112,8 +113,10 @@ def width_bound(data: dict) -> tuple[int, str] | None:
 
 
 def check_model_for_data(data: dict, params: dict) -> None:
-    if is_drug_response(data) and (params["model"], params["task"]) != ("dense", "regression"):
-        raise CandleInputError("config key 'model.task': drug-response data need model: dense and task: regression")
+    if is_drug_response(data) and task_kind(params) != "regression":
+        raise CandleInputError(
+            "config key 'model.task': drug-response data need task: regression and model: dense (or a model of your own)"
+        )
 
 
 def check_data_config(data: dict) -> None:

@@ -38,6 +38,7 @@ from candle_lib.atomic import atomic_path, write_json
 from candle_lib.data.block_normalize import BLOCK_NORMALIZATIONS
 from candle_lib.data.prepared import load_prepared, select_block, sha256_file
 from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import task_kind
 from candle_lib.trial.spec import trial_id
 
 BUNDLE_FORMAT = "candle-production/1"
@@ -54,7 +55,7 @@ def _task(params: dict) -> str:
             "a p1b1 autoencoder predicts no label or target; production inference serves classifiers and regressors",
             where="params.model",
         )
-    return "regression" if params["model"] == "dense" and params["task"] == "regression" else "classification"
+    return task_kind(params)
 
 
 def normalization_genes(ingested_genes: pd.DataFrame, preparation: dict) -> dict | None:

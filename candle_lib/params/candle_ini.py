@@ -251,8 +251,9 @@ def read_text_file(path: Path, what: str) -> str:
     raise CandleInputError(f"not a text {what} ({problem}): is it a binary file?", source=str(path))
 
 
-def read_candle_ini(path) -> ImportedParams:
-    """Read a CANDLE ``*_default_model.txt`` file into a parameter layer (see the module doc)."""
+def read_ini_entries(path, *, lenient_keys=()) -> list[tuple[str, str, Any]]:
+    """The (section, key, value) entries of a CANDLE INI file, each value parsed by
+    :func:`parse_literal`; a key of ``lenient_keys`` whose text is no literal keeps its text."""
     path = Path(path)
     parser = configparser.ConfigParser(interpolation=None, default_section=_NO_DEFAULT_SECTION)
     try:
@@ -268,8 +269,13 @@ def read_candle_ini(path) -> ImportedParams:
             try:
                 value = parse_literal(text)
             except ValueError as exc:
-                if key not in IGNORED_KEYS:
+                if key not in lenient_keys:
                     raise CandleInputError(f"{key}: {exc}", source=str(path), where=f"[{section}]") from None
                 value = text  # an ignored key's text is only reported, so it need not parse
             entries.append((section, key, value))
-    return translate_entries(entries, source=str(path))
+    return entries
+
+
+def read_candle_ini(path) -> ImportedParams:
+    """Read a CANDLE ``*_default_model.txt`` file into a parameter layer (see the module doc)."""
+    return translate_entries(read_ini_entries(path, lenient_keys=IGNORED_KEYS), source=str(path))

@@ -53,7 +53,7 @@ def _read_mapping(path: Path) -> ImportedParams:
         raise CandleInputError(
             f"not valid {path.suffix[1:].upper()}: {' '.join(str(exc).split())}", source=str(path)
         ) from None
-    if isinstance(data, dict) and set(data) == TRIAL_SPEC_KEYS:
+    if isinstance(data, dict) and TRIAL_SPEC_KEYS <= set(data) <= TRIAL_SPEC_KEYS | {"code"}:
         data = data["params"]
     if data is None:
         data = {}

@@ -10,20 +10,36 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from candle_lib.errors import CandleInputError
 
+BUILTIN = "built-in"
+TYPES = ("int", "float", "str", "bool", "int_list", "float_list", "str_list", "literal")
+
+BUILTIN_MODELS = ("nt3", "tc1", "p1b1", "dense")
+# models run out of process (candle_lib.trial.command): a training command in any framework, an
+# IMPROVE-style model script, an unmodified CANDLE benchmark module
+COMMAND_MODELS = ("command", "improve", "candle_benchmark")
+# a Keras builder: "package.module:function" (found on the workflow's directory) or "path/file.py:function"
+MODEL_REFERENCE = re.compile(
+    r"(?P<target>(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)|(?:[^:]+\.py)):(?P<function>[A-Za-z_]\w*)\Z"
+)
+
 
 @dataclass(frozen=True)
 class ParamSpec:
     name: str
-    type: str  # "int", "float", "str", "bool", "int_list", "float_list"
+    type: str  # one of TYPES; "literal" = any value YAML/JSON can hold, taken as it is
     default: Any
     help: str
     choices: tuple | None = None
     bounds: tuple | None = None  # (low, high), inclusive; None = unbounded on that side
+    optional: bool = False  # in the resolved params only when set to another value than the default
+    source: str = BUILTIN  # who declared it: built-in, or the config / file of a user's model
 
 
 PARAM_SPECS: tuple[ParamSpec, ...] = (
@@ -32,14 +48,15 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         "model",
         "str",
         "nt3",
-        "model family: nt3/tc1 1D-CNN classifiers, p1b1 autoencoder, dense DNN",
-        ("nt3", "tc1", "p1b1", "dense"),
+        "the model: a built-in family (nt3/tc1 1D-CNN classifiers, p1b1 autoencoder, dense DNN); a Keras "
+        "builder of your own (module:function or file.py:function); or command, improve, candle_benchmark "
+        "(a training command, an IMPROVE-style script, a CANDLE benchmark module: see command, benchmark)",
     ),
     ParamSpec(
         "task",
         "str",
         "classification",
-        "what the dense model predicts (nt3/tc1 classify, p1b1 reconstructs)",
+        "what the dense model or a model of your own predicts (nt3/tc1 classify, p1b1 reconstructs)",
         ("classification", "regression"),
     ),
     ParamSpec("conv", "int_list", [128, 20, 1, 128, 10, 1], "Conv1D layers as flat [filters, kernel, stride] triples"),
@@ -136,8 +153,65 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         "mirrored = data-parallel over all visible GPUs of the node",
         ("default", "mirrored"),
     ),
+    # models run out of process (absent from a trial's params unless set)
+    ParamSpec(
+        "command",
+        "str",
+        "",
+        "model command / improve: the command line that trains one trial (e.g. python train.py), run in the "
+        "trial directory under the contract of docs/plugins.md",
+        optional=True,
+    ),
+    ParamSpec(
+        "benchmark",
+        "str",
+        "",
+        "model candle_benchmark: the CANDLE benchmark module (a .py file with initialize_parameters and run)",
+        optional=True,
+    ),
+    ParamSpec(
+        "benchmark_params",
+        "str",
+        "",
+        "model candle_benchmark: its *_default_model.txt (default: the one file of that name beside the module)",
+        optional=True,
+    ),
+    ParamSpec(
+        "interpreter",
+        "str",
+        "",
+        "command / improve / candle_benchmark: the Python that runs python in the command and the benchmark "
+        "(empty = the workflow's own)",
+        optional=True,
+    ),
+    ParamSpec(
+        "environment",
+        "str_list",
+        [],
+        "command / improve / candle_benchmark: extra environment variables, as NAME=value (e.g. TF_USE_LEGACY_KERAS=1)",
+        optional=True,
+    ),
 )
 SPECS_BY_NAME = {spec.name: spec for spec in PARAM_SPECS}
+
+
+def model_form(name: str) -> str:
+    """builtin, keras (a builder of the user's), or one of COMMAND_MODELS."""
+    if name in BUILTIN_MODELS:
+        return "builtin"
+    if name in COMMAND_MODELS:
+        return name
+    return "keras"
+
+
+def task_kind(params: dict) -> str:
+    """autoencoder (p1b1), regression (dense or a model of the user's with task: regression) or
+    classification (nt3/tc1 always; the others with task: classification)."""
+    if params["model"] == "p1b1":
+        return "autoencoder"
+    if params["model"] not in ("nt3", "tc1") and params["task"] == "regression":
+        return "regression"
+    return "classification"
 
 
 def _coerce(spec: ParamSpec, value, where: str):
@@ -157,6 +231,18 @@ def _coerce(spec: ParamSpec, value, where: str):
     elif spec.type == "str":
         if not isinstance(value, str):
             fail()
+        if spec.name == "model" and spec.source == BUILTIN:
+            _check_model_name(value, where)
+    elif spec.type == "str_list":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            fail()
+        value = list(value)
+    elif spec.type == "literal":
+        try:
+            canonical_json(value)
+        except (TypeError, ValueError):
+            fail()
+        return copy.deepcopy(value)
     elif spec.type == "bool":
         if not isinstance(value, bool):
             fail()
@@ -191,30 +277,117 @@ def _coerce(spec: ParamSpec, value, where: str):
     return value
 
 
-def resolve_params(*layers: dict, where: str = "params") -> dict:
-    """Merge layers over the defaults (later layers win), checking names and types."""
-    resolved = {spec.name: copy.deepcopy(spec.default) for spec in PARAM_SPECS}
-    for layer in layers:
-        for name, value in (layer or {}).items():
-            if name not in SPECS_BY_NAME:
-                raise CandleInputError(
-                    f"unknown hyperparameter; known: {sorted(SPECS_BY_NAME)}", where=f"{where}.{name}"
-                )
-            resolved[name] = _coerce(SPECS_BY_NAME[name], value, f"{where}.{name}")
-    _check_head(resolved, where)
-    return resolved
+def _check_model_name(value: str, where: str) -> None:
+    if value in BUILTIN_MODELS or value in COMMAND_MODELS or MODEL_REFERENCE.match(value):
+        return
+    raise CandleInputError(
+        f"{value!r} is not a model: use a built-in family ({', '.join(BUILTIN_MODELS)}), a Keras builder of your "
+        f"own as module:function or path/file.py:function, or one of {', '.join(COMMAND_MODELS)}",
+        where=where,
+    )
+
+
+def coerce_value(spec: ParamSpec, value, where: str):
+    """``value`` as ``spec`` declares it (type, choices, range), or a CandleInputError at ``where``."""
+    return _coerce(spec, value, where)
+
+
+class ParamSpecs:
+    """A set of hyperparameters: the built-in ones (:data:`PARAM_SPECS`) and those a model of the
+    user's declares (:mod:`candle_lib.params.declared`)."""
+
+    def __init__(self, specs: Iterable[ParamSpec]):
+        self.specs = tuple(specs)
+        self.by_name = {spec.name: spec for spec in self.specs}
+
+    def __contains__(self, name) -> bool:
+        return name in self.by_name
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ParamSpecs) and self.specs == other.specs
+
+    def __hash__(self) -> int:
+        return hash(tuple(spec.name for spec in self.specs))
+
+    @property
+    def declared(self) -> tuple[ParamSpec, ...]:
+        """The hyperparameters a model of the user's adds."""
+        return tuple(spec for spec in self.specs if spec.source != BUILTIN)
+
+    def names(self) -> list[str]:
+        return sorted(self.by_name)
+
+    def with_declared(self, extra: Iterable[ParamSpec]) -> ParamSpecs:
+        """These specs and ``extra``; an extra spec replaces a built-in one of its name (a
+        CANDLE benchmark's own ``epochs``) or an earlier declared one."""
+        extra = tuple(extra)
+        names = {spec.name for spec in extra}
+        return ParamSpecs(tuple(spec for spec in self.specs if spec.name not in names) + extra)
+
+    def unknown(self, where: str, what: str = "hyperparameter") -> CandleInputError:
+        declared = [spec.name for spec in self.declared]
+        mine = f"; declared for your model: {declared}" if declared else ""
+        return CandleInputError(
+            f"unknown {what}; known: {sorted(n for n in self.by_name if n not in declared)}{mine}. "
+            "A model of your own declares its hyperparameters in the config's hyperparameters section "
+            "(or HYPERPARAMETERS in its module)",
+            where=where,
+        )
+
+    def resolve(self, *layers: dict, where: str = "params") -> dict:
+        """Merge layers over the defaults (later layers win), checking names and types."""
+        resolved = {spec.name: copy.deepcopy(spec.default) for spec in self.specs if not spec.optional}
+        for layer in layers:
+            for name, value in (layer or {}).items():
+                spec = self.by_name.get(name)
+                if spec is None:
+                    raise self.unknown(f"{where}.{name}")
+                resolved[name] = _coerce(spec, value, f"{where}.{name}")
+        for spec in self.specs:
+            if spec.optional and name_is_default(resolved, spec):
+                resolved.pop(spec.name, None)
+        _check_head(resolved, where)
+        _check_form(resolved, where)
+        return resolved
+
+
+def name_is_default(resolved: dict, spec: ParamSpec) -> bool:
+    return spec.name not in resolved or resolved[spec.name] == spec.default
+
+
+BUILTIN_SPECS = ParamSpecs(PARAM_SPECS)
+
+
+def resolve_params(*layers: dict, where: str = "params", specs: ParamSpecs | None = None) -> dict:
+    """Merge layers over the defaults (later layers win), checking names and types against
+    ``specs`` (the built-in hyperparameters unless given)."""
+    return (specs or BUILTIN_SPECS).resolve(*layers, where=where)
+
+
+def _check_form(params: dict, where: str) -> None:
+    """command/improve need a command, candle_benchmark a benchmark; neither key goes with another model."""
+    form = model_form(params["model"])
+    needs = {"command": "command", "improve": "command", "candle_benchmark": "benchmark"}.get(form)
+    if needs and not params.get(needs):
+        raise CandleInputError(f"model {params['model']} needs {needs}: set {where}.{needs}", where=f"{where}.{needs}")
+    for key, models in (("command", ("command", "improve")), ("benchmark", ("candle_benchmark",))):
+        if params.get(key) and form not in models:
+            raise CandleInputError(
+                f"{key} is set, but model is {params['model']}: set model: {' or '.join(models)} to run it",
+                where=f"{where}.model",
+            )
 
 
 def _check_head(params: dict, where: str) -> None:
     """A gaussian or quantile head belongs to a dense regressor, and brings its own loss."""
-    head = params["regression_head"]
+    head = params.get("regression_head", "mean")
     if head == "mean":
         return
     if (params["model"], params["task"]) != ("dense", "regression"):
         raise CandleInputError(
             f"regression_head {head} needs model: dense and task: regression", where=f"{where}.regression_head"
         )
-    if params["loss"] != "auto":
+    if params.get("loss") != "auto":
         raise CandleInputError(
             f"regression_head {head} trains with its own loss (Gaussian NLL or pinball); leave loss: auto",
             where=f"{where}.loss",

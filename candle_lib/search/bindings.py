@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params.specs import SPECS_BY_NAME, resolve_params
+from candle_lib.params.specs import BUILTIN_SPECS, ParamSpecs
 from candle_lib.search.data_variants import DATA_PREFIX, data_path
 from candle_lib.search.space import Dimension
 from candle_lib.search.value_cache import ValueCache
@@ -31,7 +31,15 @@ PARAM, DATA, BUNDLE, SWITCH = "param", "data", "bundle", "switch"
 class SpaceBinding:
     """Maps points to (hyperparameter overrides, data settings), checking every name."""
 
-    def __init__(self, dimensions: tuple[Dimension, ...], base_data: dict, *, where: str = "hpo.space"):
+    def __init__(
+        self,
+        dimensions: tuple[Dimension, ...],
+        base_data: dict,
+        *,
+        where: str = "hpo.space",
+        specs: ParamSpecs = BUILTIN_SPECS,
+    ):
+        self.specs = specs
         self.base_data = base_data
         self.where = where
         self.dimensions = {d.name: d for d in dimensions}
@@ -42,7 +50,7 @@ class SpaceBinding:
 
     def _classify(self, name: str, values: tuple, *, switch: bool) -> str:
         at = f"{self.where}.{name}"
-        if name in SPECS_BY_NAME:
+        if name in self.specs:
             return PARAM
         if name.startswith(DATA_PREFIX):
             data_path(name, self.base_data, at)
@@ -53,11 +61,11 @@ class SpaceBinding:
             return BUNDLE
         if switch and values and not any(isinstance(v, Mapping) for v in values):
             return SWITCH
+        unknown = self.specs.unknown(at)
         raise CandleInputError(
-            f"unknown hyperparameter; known: {sorted(SPECS_BY_NAME)}. A dimension of another name is a "
+            f"{unknown.args[0]}. A dimension of another name is a "
             "data-preparation option (data.<option>), a bundle (every value a mapping of hyperparameters), "
-            "or a switch with listed values that a later dimension's 'when' refers to",
-            where=at,
+            "or a switch with listed values that a later dimension's 'when' refers to"
         )
 
     def _check_bundle(self, name: str, bundle: Mapping) -> None:
@@ -65,8 +73,8 @@ class SpaceBinding:
             at = f"{self.where}.{name}.{key}"
             if isinstance(key, str) and key.startswith(DATA_PREFIX):
                 data_path(key, self.base_data, at)
-            elif key not in SPECS_BY_NAME:
-                raise CandleInputError(f"unknown hyperparameter in a bundle; known: {sorted(SPECS_BY_NAME)}", where=at)
+            elif key not in self.specs:
+                raise self.specs.unknown(at, "hyperparameter in a bundle")
 
     def _check_overlaps(self) -> None:
         setter: dict[str, str] = {}
@@ -91,7 +99,7 @@ class SpaceBinding:
         flat = dict(value) if kind == BUNDLE else {} if kind == SWITCH else {name: value}
         params = {k: v for k, v in flat.items() if not k.startswith(DATA_PREFIX)}
         data = {k: v for k, v in flat.items() if k.startswith(DATA_PREFIX)}
-        resolved = resolve_params(params, where=f"{self.where}.{name}" if kind == BUNDLE else self.where)
+        resolved = self.specs.resolve(params, where=f"{self.where}.{name}" if kind == BUNDLE else self.where)
         return {k: resolved[k] for k in params}, data
 
     def overrides(self, point: Mapping) -> tuple[dict, dict]:

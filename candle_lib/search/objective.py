@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping
 
 from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import task_kind
 
 DIRECTIONS = ("minimize", "maximize")
 # A metric's name ends with what it measures: lower is better for losses and errors.
@@ -67,8 +68,8 @@ def reported_metrics(params: dict, prefix: str = "val") -> list[str]:
 
 def _what(params: dict) -> str:
     head = params.get("regression_head", "mean")
-    if params["model"] == "dense" and params["task"] == "regression":
-        return f"model dense, task regression{'' if head == 'mean' else f', regression_head {head}'}"
+    if task_kind(params) == "regression":
+        return f"model {params['model']}, task regression{'' if head == 'mean' else f', regression_head {head}'}"
     return f"model {params['model']}" + ("" if params["model"] == "p1b1" else f", task {params['task']}")
 
 
@@ -93,6 +94,7 @@ def check_metrics(config: dict) -> None:
     model, task and regression head its space may give), ``cv.metric`` by every fold trial, and
     ``tda.metric`` must fit the TDA trials' task (a classification score for classifiers, a
     regression score for regression). Errors name the key, the value and the metrics that exist."""
+    from candle_lib.params.declared import config_specs
     from candle_lib.params.specs import resolve_params
     from candle_lib.search.methods import parameter_settings
 
@@ -100,8 +102,11 @@ def check_metrics(config: dict) -> None:
     _check_metric(config["hpo"]["objective"]["metric"], "hpo.objective.metric", hpo_settings, "the search's trials")
     cv = config.get("cv") or {}
     if cv.get("metric"):
-        base = hpo_settings if cv.get("params") == "best" else [resolve_params(config["model"], where="model")]
-        folds = [resolve_params(params, cv.get("overrides") or {}, where="cv.overrides") for params in base]
+        specs = config_specs(config)
+        base = hpo_settings if cv.get("params") == "best" else [specs.resolve(config["model"], where="model")]
+        folds = [
+            resolve_params(params, cv.get("overrides") or {}, where="cv.overrides", specs=specs) for params in base
+        ]
         _check_metric(cv["metric"], "cv.metric", folds, "the cross-validation trials")
     metric = (config.get("tda") or {}).get("metric")
     if metric:
@@ -109,7 +114,7 @@ def check_metrics(config: dict) -> None:
         from candle_lib.tda.scoring import CLASSIFICATION, REGRESSION
 
         params = base_params(config)
-        regression = (params["model"], params["task"]) == ("dense", "regression")
+        regression = task_kind(params) == "regression"
         fitting = REGRESSION if regression else tuple(CLASSIFICATION)
         if metric not in fitting:
             raise CandleInputError(

@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from candle_lib.params.specs import PARAM_SPECS, resolve_params
+from candle_lib.params.declared import config_specs
 from candle_lib.search.bindings import SpaceBinding
 from candle_lib.search.data_variants import prep_id, with_data_settings
 from candle_lib.search.space import parse_space
 from candle_lib.search.trial_ids import TrialIdHasher
 from candle_lib.search.value_cache import content_key
 from candle_lib.trial.spec import HOLDOUT, trial_spec
-
-LIST_PARAMS = tuple(spec.name for spec in PARAM_SPECS if spec.type.endswith("_list"))
 
 
 @dataclass
@@ -29,9 +27,12 @@ class Planner:
     """Adds points to a plan: binds names, resolves params, merges data settings, hashes."""
 
     def __init__(self, config: dict, dimensions=(), *, where: str = "hpo.space"):
-        self.base_params = resolve_params(config["model"], where="model")
+        specs = config_specs(config)
+        self.base_params = specs.resolve(config["model"], where="model")
         self.base_data = config["data"]
-        self.binding = SpaceBinding(tuple(dimensions), self.base_data, where=where)
+        self.binding = SpaceBinding(tuple(dimensions), self.base_data, where=where, specs=specs)
+        # list-valued hyperparameters: each spec owns its lists
+        self.list_params = [name for name, spec in specs.by_name.items() if spec.type.endswith("_list")]
         self.hasher = TrialIdHasher(self.base_params, HOLDOUT)
         self.plan = SearchPlan()
         self._prep_ids: dict[str, str] = {}
@@ -51,8 +52,9 @@ class Planner:
         trial = self.hasher(overrides, data)
         if trial not in self.plan.trials:
             params = {**self.base_params, **overrides}
-            for name in LIST_PARAMS:  # each spec owns its lists
-                params[name] = list(params[name])
+            for name in self.list_params:
+                if name in params:
+                    params[name] = list(params[name])
             self.plan.trials[trial] = trial_spec(params, role=HOLDOUT, data=data)
             self.plan.points[trial] = dict(point)
             if label is not None:

@@ -120,10 +120,12 @@ def transfer_points(params: dict, prep: str, pairs, fractions, repeats: int):
     return points, trials.specs
 
 
-def representation_points(model_config: dict, prep: str, overrides: dict, tda_params: dict):
+def representation_points(model_config: dict, prep: str, overrides: dict, tda_params: dict, *, specs=None):
     """The P1B1 autoencoder: the model section, the tda params, then model: p1b1 and the
     representation's own overrides (latent_dim is also the PCA's number of components)."""
-    params = resolve_params(model_config, tda_params, {"model": "p1b1"}, overrides, where="tda.representation.params")
+    params = resolve_params(
+        model_config, tda_params, {"model": "p1b1"}, overrides, where="tda.representation.params", specs=specs
+    )
     trials = _Trials(params, prep)
     tid = trials.add({**MEMBER, "save_model": True})
     return [{"model": "p1b1", "latent_dim": params["latent_dim"], "trial": tid}], trials.specs

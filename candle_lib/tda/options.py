@@ -12,7 +12,8 @@ from itertools import permutations
 
 from candle_lib.data.config_checks import is_drug_response
 from candle_lib.errors import CandleInputError
-from candle_lib.params.specs import resolve_params
+from candle_lib.params.declared import config_specs
+from candle_lib.params.specs import resolve_params, task_kind
 
 ANALYSES = ("learning_curve", "group_matrix", "transfer", "representation", "noise")
 GROUP_ANALYSES = ("group_matrix", "transfer")
@@ -20,7 +21,8 @@ GROUP_ANALYSES = ("group_matrix", "transfer")
 
 def base_params(config: dict) -> dict:
     """The hyperparameters of every TDA trial: the model section, then ``tda.params``."""
-    return resolve_params(config["model"], config["tda"].get("params") or {}, where="tda.params")
+    specs = config_specs(config)
+    return resolve_params(config["model"], config["tda"].get("params") or {}, where="tda.params", specs=specs)
 
 
 def metric_of(config: dict) -> str:
@@ -29,7 +31,7 @@ def metric_of(config: dict) -> str:
     if metric:
         return metric
     params = base_params(config)
-    return "mse" if (params["model"], params["task"]) == ("dense", "regression") else "accuracy"
+    return "mse" if task_kind(params) == "regression" else "accuracy"
 
 
 def _splits(config: dict) -> dict:

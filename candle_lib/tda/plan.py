@@ -6,6 +6,7 @@ The group analyses (group matrix, transfer) need the groups, known once the data
 
 from __future__ import annotations
 
+from candle_lib.params.declared import config_specs
 from candle_lib.tda import design
 from candle_lib.tda import options as settings
 
@@ -23,7 +24,11 @@ def tda_plan(config: dict, prep: str, groups: list[str] | None = None) -> dict[s
         elif analysis == "representation":
             tda = config["tda"]
             plan[analysis] = design.representation_points(
-                config["model"], prep, tda["representation"].get("params") or {}, tda.get("params") or {}
+                config["model"],
+                prep,
+                tda["representation"].get("params") or {},
+                tda.get("params") or {},
+                specs=config_specs(config),
             )
         elif groups is not None and analysis == "group_matrix":
             plan[analysis] = design.group_matrix_points(params, prep, groups)

@@ -26,6 +26,7 @@ from candle_lib.data.drug_prepared import is_drug_prepared, load_drug_prepared
 from candle_lib.data.prepared import load_prepared
 from candle_lib.data.row_reader import read_npy_rows
 from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import task_kind
 from candle_lib.trial.feeds import (
     JoinedInputs,
     eval_dataset,
@@ -158,8 +159,10 @@ class DrugResponseFeed(Feed):
 
     def __init__(self, dataset_dir, params: dict, role: dict):
         super().__init__(load_drug_prepared(dataset_dir), params, role)
-        if not (params["model"] == "dense" and params["task"] == "regression"):
-            raise CandleInputError("drug-response data need model: dense and task: regression", where="params")
+        if task_kind(params) != "regression":
+            raise CandleInputError(
+                "drug-response data need task: regression and model: dense (or a model of your own)", where="params"
+            )
         if "feature_noise" in role:
             raise CandleInputError(
                 "feature noise needs an expression dataset (drug responses join several feature tables)",

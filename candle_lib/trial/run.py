@@ -31,6 +31,7 @@ import pandas as pd
 
 from candle_lib.atomic import write_json, write_table
 from candle_lib.errors import CandleInputError
+from candle_lib.params.specs import COMMAND_MODELS, model_form
 from candle_lib.trial.feed_kinds import CONV_MODELS, make_feed  # noqa: F401 -- CONV_MODELS: bench/ imports it here
 from candle_lib.trial.feeds import balanced_weights, steps_per_epoch
 from candle_lib.trial.spec import trial_id
@@ -304,6 +305,10 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
     of the machine (:func:`infrastructure_error`) is raised as it is, after removing what would
     look finished (:data:`RESULT_FILES`): the checkpoint stays, for the retry.
     """
+    if model_form(spec["params"]["model"]) in COMMAND_MODELS:  # out of process, in any framework
+        from candle_lib.trial.command import run_command_trial
+
+        return run_command_trial(dataset_dir, spec, out_dir, threads=threads, log=log)
     # imports Keras, hence TensorFlow: first, before configure_tensorflow, as it always has
     from candle_lib.trial.callbacks import PlateauTracker, TrialMonitor
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from candle_lib.params.model_code import model_code
 from candle_lib.params.specs import canonical_json
 
 # The files every trial directory holds (DESIGN.md section 3), besides its log. A directory that
@@ -50,5 +51,11 @@ def trial_id(spec: dict) -> str:
 
 
 def trial_spec(params: dict, *, role: dict, data: str) -> dict:
-    """The full, hashable description of one training: resolved params, role, dataset id."""
-    return {"params": params, "role": role, "data": data}
+    """The full, hashable description of one training: resolved params, role, dataset id, and,
+    for a model of the user's, the hash of its code (:func:`candle_lib.params.model_code.model_code`)
+    so that a changed builder file makes its trials stale."""
+    spec = {"params": params, "role": role, "data": data}
+    code = model_code(params)
+    if code:
+        spec["code"] = code
+    return spec

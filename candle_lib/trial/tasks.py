@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from candle_lib.data import labels as label_codes
+from candle_lib.params.specs import task_kind
 from candle_lib.trial.metrics import (
     classification_metrics,
     reconstruction_metrics,
@@ -108,9 +109,10 @@ class AutoencoderTask:
 
 def task_for(params: dict, classes: list[str], encoding: str, n_features: int):
     loss = "mse" if params["loss"] == "auto" else params["loss"]
-    if params["model"] == "p1b1":
+    kind = task_kind(params)
+    if kind == "autoencoder":
         return AutoencoderTask(n_features, loss)
-    if params["model"] == "dense" and params["task"] == "regression":
+    if kind == "regression":
         if params.get("regression_head", "mean") != "mean":
             from candle_lib.trial.heads import head_task
 

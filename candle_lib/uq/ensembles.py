@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params.specs import resolve_params
+from candle_lib.params.declared import config_specs
+from candle_lib.params.specs import resolve_params, task_kind
 from candle_lib.trial.spec import MEMBER, trial_id, trial_spec
 
 ENSEMBLES = ("seed", "bootstrap", "subsample")
@@ -66,7 +67,7 @@ def _task(params: dict) -> str:
             "uncertainty quantification needs a classifier or a dense regressor, not the p1b1 autoencoder",
             where="model.model",
         )
-    return "regression" if (params["model"], params["task"]) == ("dense", "regression") else "classification"
+    return task_kind(params)
 
 
 def _check_mc_dropout(uq: dict, params: dict, drug_response: bool) -> None:
@@ -87,7 +88,7 @@ def _check_mc_dropout(uq: dict, params: dict, drug_response: bool) -> None:
 def uq_plan(config: dict, prep: str, *, drug_response: bool = False) -> UQPlan:
     """The member trials (and the MC-dropout model) of ``config['uq']`` on prepared data ``prep``."""
     uq = config["uq"]
-    base = resolve_params(config["model"], uq.get("model", {}), where="uq.model")
+    base = resolve_params(config["model"], uq.get("model", {}), where="uq.model", specs=config_specs(config))
     plan = UQPlan(task=_task(base), params=base)
     if plan.task == "regression" and base["regression_head"] == "mean" and uq["members"] < 2:
         raise CandleInputError(

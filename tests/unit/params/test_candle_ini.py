@@ -297,7 +297,7 @@ def test_unsupported_features_are_rejected_unless_off(tmp_path, line, fragment):
         ("drop = 1.5", "drop (as dropout): 1.5 is outside [0.0, 0.99]"),
         ("optimizer = 'adagrad'", "optimizer: 'adagrad' is not one of ['sgd', 'adam', 'rmsprop']"),
         ("loss = 'binary_crossentropy'", "loss: 'binary_crossentropy' is not one of ['auto', 'mse', 'mae']"),
-        ("model = 'cvae'", "model: 'cvae' is not one of"),
+        ("model = 'cvae'", "model: 'cvae' is not a model: use a built-in family (nt3, tc1, p1b1, dense)"),
         ("dense = [200, 'x']", "dense: [200, 'x'] is not a valid int_list"),
         (
             "conv = [[64, 10], [32, 5, 1]]",

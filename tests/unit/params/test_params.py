@@ -13,7 +13,7 @@ import pytest
 from conftest import NT3_DEFAULTS
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params.specs import PARAM_SPECS, canonical_json, resolve_params
+from candle_lib.params.specs import PARAM_SPECS, SPECS_BY_NAME, canonical_json, resolve_params
 from candle_lib.trial.spec import trial_id, trial_spec
 
 HOLDOUT = {"kind": "holdout", "train": ["train"], "eval": "val"}
@@ -50,7 +50,10 @@ def test_defaults_have_declared_types():
 
 
 def test_every_spec_is_in_the_resolved_dict():
-    assert set(resolve_params()) == {spec.name for spec in PARAM_SPECS} == set(NT3_DEFAULTS)
+    always = {spec.name for spec in PARAM_SPECS if not spec.optional}
+    assert set(resolve_params()) == always == set(NT3_DEFAULTS)
+    # the settings of models run out of process appear only when set
+    assert always | {"command", "benchmark", "benchmark_params", "interpreter", "environment"} == set(SPECS_BY_NAME)
 
 
 def test_none_layer_is_ignored():
@@ -162,7 +165,7 @@ def test_bools_are_not_numbers(name, value):
 
 @pytest.mark.parametrize(
     "name, value",
-    [("optimizer", "adamw"), ("optimizer", "SGD"), ("scaling", "zscore"), ("model", "p1b3")],
+    [("optimizer", "adamw"), ("optimizer", "SGD"), ("scaling", "zscore")],
 )
 def test_bad_choice_raises_naming_the_key(name, value):
     with pytest.raises(CandleInputError) as info:
@@ -171,6 +174,18 @@ def test_bad_choice_raises_naming_the_key(name, value):
     assert f"hpo.space.{name}" in message
     assert "is not one of" in message
     assert repr(value) in message
+
+
+@pytest.mark.parametrize("value", ["p1b3", "my_model", "models/attention.py", "a.py:", ":build", "x y:build"])
+def test_a_model_that_is_no_family_builder_or_command_names_the_key(value):
+    with pytest.raises(CandleInputError) as info:
+        resolve_params({"model": value}, where="model")
+    assert str(info.value).startswith(f"model.model: {value!r} is not a model: use a built-in family")
+
+
+@pytest.mark.parametrize("value", ["nt3", "dense", "my_models.attention:build", "models/attention.py:build", "m:f"])
+def test_builders_and_families_are_models(value):
+    assert resolve_params({"model": value})["model"] == value
 
 
 def test_good_choices_pass():
