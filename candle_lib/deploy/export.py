@@ -38,7 +38,7 @@ from candle_lib.atomic import atomic_path, write_json
 from candle_lib.data.block_normalize import BLOCK_NORMALIZATIONS
 from candle_lib.data.prepared import load_prepared, select_block, sha256_file
 from candle_lib.errors import CandleInputError
-from candle_lib.params.specs import task_kind
+from candle_lib.params.specs import COMMAND_MODELS, model_form, task_kind
 from candle_lib.trial.spec import trial_id
 
 BUNDLE_FORMAT = "candle-production/1"
@@ -50,6 +50,12 @@ POOLED_SAMPLE = 2_000_000  # values the pooled quantiles are computed from at mo
 
 
 def _task(params: dict) -> str:
+    if model_form(params["model"]) in COMMAND_MODELS:
+        raise CandleInputError(
+            f"model {params['model']} runs out of process and saves no Keras model; production inference serves "
+            "built-in models and Keras builders of your own",
+            where="params.model",
+        )
     if params["model"] == "p1b1":
         raise CandleInputError(
             "a p1b1 autoencoder predicts no label or target; production inference serves classifiers and regressors",

@@ -8,6 +8,7 @@ Values are coerced to their declared type, so ``1`` and ``1.0`` for a float give
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import math
 import re
@@ -327,8 +328,10 @@ class ParamSpecs:
     def unknown(self, where: str, what: str = "hyperparameter") -> CandleInputError:
         declared = [spec.name for spec in self.declared]
         mine = f"; declared for your model: {declared}" if declared else ""
+        close = difflib.get_close_matches(where.rsplit(".", 1)[-1], self.by_name, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
         return CandleInputError(
-            f"unknown {what}; known: {sorted(n for n in self.by_name if n not in declared)}{mine}. "
+            f"unknown {what}; {hint}known: {sorted(n for n in self.by_name if n not in declared)}{mine}. "
             "A model of your own declares its hyperparameters in the config's hyperparameters section "
             "(or HYPERPARAMETERS in its module)",
             where=where,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from candle_lib.errors import CandleInputError
 from candle_lib.params.declared import config_specs
-from candle_lib.params.specs import resolve_params, task_kind
+from candle_lib.params.specs import COMMAND_MODELS, model_form, resolve_params, task_kind
 from candle_lib.trial.spec import MEMBER, trial_id, trial_spec
 
 ENSEMBLES = ("seed", "bootstrap", "subsample")
@@ -78,7 +78,13 @@ def _check_mc_dropout(uq: dict, params: dict, drug_response: bool) -> None:
             "MC dropout samples expression datasets only (drug responses join several feature tables); set passes: 0",
             where="uq.mc_dropout.passes",
         )
-    if params["dropout"] == 0 and params["input_dropout"] == 0:
+    form = model_form(params["model"])
+    if form in COMMAND_MODELS:
+        raise CandleInputError(
+            f"MC dropout samples a saved Keras model; model {params['model']} runs out of process: set passes: 0",
+            where="uq.mc_dropout.passes",
+        )
+    if form == "builtin" and params["dropout"] == 0 and params["input_dropout"] == 0:
         raise CandleInputError(
             "MC dropout needs dropout > 0 in the members' model (model.dropout or uq.model.dropout)",
             where="uq.mc_dropout.passes",
