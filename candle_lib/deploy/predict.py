@@ -290,10 +290,15 @@ def _block_normalized(block: dict, values: np.ndarray) -> np.ndarray:
 
 def load_bundle_model(bundle_dir, record: dict) -> TrialModel:
     """The bundle's model, loaded in Keras' safe mode (no arbitrary code from the file: a model
-    with a Lambda layer is refused), with its scaler, as a predictor."""
+    with a Lambda layer is refused), with its scaler, as a predictor. A model of the user's has
+    its builder's module (found from the workflow's directory) imported first: it registers the
+    model's custom layers."""
     import keras
 
+    from candle_lib.models.plugin import import_plugin
+
     path = Path(bundle_dir) / "model.keras"
+    import_plugin(record["params"])
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except ValueError as exc:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from candle_lib.atomic import write_json, write_table
 from candle_lib.errors import CandleInputError
+from candle_lib.models.plugin import BuilderContractError
 from candle_lib.params.specs import COMMAND_MODELS, model_form
 from candle_lib.trial.feed_kinds import CONV_MODELS, make_feed  # noqa: F401 -- CONV_MODELS: bench/ imports it here
 from candle_lib.trial.feeds import balanced_weights, steps_per_epoch
@@ -172,14 +173,19 @@ class TrialRun:
             model = build_model(
                 self.params, self.feed.input_width(), self.task.n_outputs, output_activation=self.task.output_activation
             )
-            optimizer = _optimizer(self.params["optimizer"], self.params["learning_rate"])
-            model.compile(
-                optimizer=optimizer,
-                loss=self.task.loss,
-                metrics=self.task.keras_metrics,
-                jit_compile=self.params["jit_compile"],
-            )
-            optimizer.build(model.trainable_variables)
+            if model.compiled:  # a builder of the user's compiled it: its optimizer, loss and metrics are kept
+                optimizer = model.optimizer
+                self.log(f"the model comes compiled: keeping its compile (optimizer {type(optimizer).__name__})")
+            else:
+                optimizer = _optimizer(self.params["optimizer"], self.params["learning_rate"])
+                model.compile(
+                    optimizer=optimizer,
+                    loss=self.task.loss,
+                    metrics=self.task.keras_metrics,
+                    jit_compile=self.params["jit_compile"],
+                )
+            if not optimizer.built:  # its variables exist before a checkpoint restores them
+                optimizer.build(model.trainable_variables)
         self.model, self.optimizer = model, optimizer
 
     def resume(self, monitor, tracker) -> int:
@@ -210,6 +216,9 @@ class TrialRun:
         """Fine-tuning: start from the weights of a saved model of the same architecture."""
         import keras
 
+        from candle_lib.models.plugin import import_plugin
+
+        import_plugin(self.params)  # a model of the user's: its custom layers registered before the load
         source = keras.saving.load_model(path, compile=False, safe_mode=True)
         self.model.set_weights(source.get_weights())
         self.log(f"starting from the weights of {path}")
@@ -301,7 +310,9 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
     training resumes from it and ends with the metrics of an uninterrupted run.
 
     A model that diverges, runs out of time or raises makes a failed trial, not an error; bad
-    input (the dataset, the role) raises :class:`~candle_lib.errors.CandleInputError`; an error
+    input (the dataset, the role, a builder of the user's that breaks its contract:
+    :class:`~candle_lib.models.plugin.BuilderContractError`) raises
+    :class:`~candle_lib.errors.CandleInputError`; an error
     of the machine (:func:`infrastructure_error`) is raised as it is, after removing what would
     look finished (:data:`RESULT_FILES`): the checkpoint stays, for the retry.
     """
@@ -342,8 +353,8 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
             if reason is None and run.saves_model:
                 run.model.save(out_dir / "model.keras")
         except Exception as exc:  # noqa: BLE001 -- a model error is a trial result, not a crash
-            if infrastructure_error(exc) is not None:
-                raise
+            if infrastructure_error(exc) is not None or isinstance(exc, BuilderContractError):
+                raise  # the machine's error, or a builder that breaks its contract (bad input, every trial alike)
             reason = f"{type(exc).__name__}: {exc}"
             log(traceback.format_exc())
         if reason:

@@ -1,7 +1,8 @@
 """A finished trial as a predictor: its saved model (``model.keras``, loaded in Keras' safe
 mode) and the scaler it fitted on its training rows, applied to new rows of the same features.
 
-Used by MC-dropout sampling, ensembles and production inference; imports Keras when loading.
+Used by MC-dropout sampling, ensembles and production inference; imports Keras when loading. A
+model of the user's (:mod:`candle_lib.models.plugin`) gets 2-D input like the dense model.
 """
 
 from __future__ import annotations
@@ -56,14 +57,18 @@ class TrialModel:
 
 
 def load_trial_model(trial_dir) -> TrialModel:
-    """The model and scaler a trial saved (its role must have saved the model)."""
+    """The model and scaler a trial saved (its role must have saved the model). A model of the
+    user's has its builder's module imported first, so that its custom layers are registered."""
     import keras
+
+    from candle_lib.models.plugin import import_plugin
 
     trial_dir = Path(trial_dir)
     path = trial_dir / "model.keras"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: this trial saved no model (its role needs save_model: true)")
+    params = json.loads((trial_dir / "params.json").read_text())["params"]
+    import_plugin(params)
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
     scaler = scaler_from_json((trial_dir / "scaler.json").read_text())
-    params = json.loads((trial_dir / "params.json").read_text())["params"]
     return TrialModel(model, scaler, params)
