@@ -98,7 +98,10 @@ def _positional_problem(args: ast.arguments, skip: int = 0) -> str | None:
         return f"requires {required} positional parameters; it is called with 4: {', '.join(BUILDER_ARGUMENTS)}"
     missing = [arg.arg for arg, default in zip(args.kwonlyargs, args.kw_defaults) if default is None]
     if missing:
-        return f"has keyword-only parameter(s) without a default ({', '.join(missing)}); it is called with 4 positional arguments"
+        return (
+            f"has keyword-only parameter(s) without a default ({', '.join(missing)}); it is called with 4 "
+            "positional arguments"
+        )
     return None
 
 
@@ -121,7 +124,7 @@ def builder_problem(path, function: str) -> str | None:
         return f"Python syntax error at line {exc.lineno}: {exc.msg}"
     except (OSError, UnicodeDecodeError) as exc:
         return f"cannot read the file: {exc}"
-    for node in reversed(tree.body):  # the last definition of a name is the one that counts
+    for node in reversed(list(_module_level(tree.body))):  # the last definition of a name is the one that counts
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function:
             problem = _positional_problem(node.args)
             return f"{function}() {problem}" if problem else None
@@ -131,6 +134,19 @@ def builder_problem(path, function: str) -> str | None:
         if function in _bound_names(node):
             return None
     return f"no function {function}() defined at the top level of the module"
+
+
+def _module_level(body: list[ast.stmt]):
+    """The statements that run at a module's top level, in order, those inside its if/try/with/for
+    blocks included (not those of its functions or classes)."""
+    for node in body:
+        yield node
+        blocks = [getattr(node, name, []) for name in ("body", "orelse", "finalbody")]
+        blocks += [handler.body for handler in getattr(node, "handlers", [])]
+        blocks += [case.body for case in getattr(node, "cases", [])]
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for block in blocks:
+                yield from _module_level(block)
 
 
 def _bound_names(node: ast.stmt) -> set[str]:

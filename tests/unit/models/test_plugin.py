@@ -59,6 +59,15 @@ def contract_error(reference: str, **kwargs) -> BuilderContractError:
         ("def build(params, a, b, c, extra=1, *, flag=False):\n    pass\n", None),
         ("from elsewhere import build\n", None),
         (
+            "try:\n    import keras\nexcept ImportError:\n    pass\nelse:\n    def build(p, i, o, a):\n        pass\n",
+            None,
+        ),
+        (
+            "if True:\n    def build(p, i):\n        pass\n",
+            "build() takes 2 positional parameter(s); it must take 4: params, input_width, output_width, "
+            "output_activation",
+        ),
+        (
             "def build(params, input_width, output_width):\n    pass\n",
             "build() takes 3 positional parameter(s); it must take 4: params, input_width, output_width, "
             "output_activation",
@@ -84,7 +93,21 @@ def contract_error(reference: str, **kwargs) -> BuilderContractError:
         ),
         ("def build(a, b, c, d)\n    pass\n", "Python syntax error at line 2: expected ':'"),
     ],
-    ids=["ok", "varargs", "defaults", "imported", "three", "five", "kwonly", "class", "missing", "nested", "syntax"],
+    ids=[
+        "ok",
+        "varargs",
+        "defaults",
+        "imported",
+        "in-try",
+        "in-if",
+        "three",
+        "five",
+        "kwonly",
+        "class",
+        "missing",
+        "nested",
+        "syntax",
+    ],
 )
 def test_builder_problem_reads_the_definition_without_importing(tmp_path, source, problem):
     path = write(tmp_path, "model.py", "raise SystemExit('imported!')\n" + source)  # line 1

@@ -200,7 +200,11 @@ model = load_trial_model(trial)
 data = load_prepared(dataset)
 x = np.asarray(data.matrix[data.rows("test")])
 passes = model.sample(x, 2, seed=5)
+from candle_lib.deploy.predict import load_bundle_model
+record = {"params": model.params, "scaler": json.load(open(trial + "/scaler.json"))}
+bundle = load_bundle_model(trial, record)  # a production bundle holds the same model.keras
 print(json.dumps({
+    "bundle_predict": bundle.predict(x).tolist(),
     "without": without,
     "predict": model.predict(x).tolist(),
     "passes_differ": bool(np.any(passes[0] != passes[1])),
@@ -231,4 +235,5 @@ def test_a_final_plugin_model_loads_in_safe_mode_and_predicts_the_same(tiny_prep
     classes = load_prepared(tiny_prepared).classes
     expected = predictions[[f"prob_{name}" for name in classes]].to_numpy()
     np.testing.assert_allclose(np.asarray(loaded["predict"]), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(loaded["bundle_predict"]), expected, rtol=1e-6, atol=1e-7)
     assert loaded["passes_differ"] and loaded["passes_repeat"]  # MC dropout: dropout on, seeded
