@@ -170,7 +170,9 @@ class DrugResponseFeed(Feed):
             )
         self.n_features = self.data.n_features  # cell features, drug features, dose
 
-    def scale(self, task, out_dir: Path) -> None:
+    def scaled_blocks(self, out_dir: Path) -> dict:
+        """{"cell": ..., "drug": ...}: each feature matrix scaled by a scaler fitted on the rows
+        that training responses use (saved as ``out_dir/scaler.json``). No TensorFlow."""
         responses = self.samples
         scaled, saved = {}, {}
         for block, matrix in (("cell", self.data.cell), ("drug", self.data.drug)):
@@ -179,6 +181,20 @@ class DrugResponseFeed(Feed):
             saved[block] = json.loads(scaler_to_json(self.params["scaling"], scaler))
             scaled[block] = scale_in_place(scaler, np.array(matrix, dtype=np.float32))
         write_json(out_dir / "scaler.json", saved)
+        return scaled
+
+    def joined_rows(self, scaled: dict, rows: np.ndarray) -> np.ndarray:
+        """The model inputs ``[cell features | drug features | dose]`` of responses ``rows``, as
+        one float32 matrix (for a model run out of process; a Keras trial joins batch by batch)."""
+        part = self.samples.iloc[rows]
+        dose = part["dose"].to_numpy(dtype=np.float32)[:, None]
+        return np.concatenate(
+            [scaled["cell"][part["cell_row"].to_numpy()], scaled["drug"][part["drug_row"].to_numpy()], dose], axis=1
+        )
+
+    def scale(self, task, out_dir: Path) -> None:
+        responses = self.samples
+        scaled = self.scaled_blocks(out_dir)
 
         def inputs(rows):
             part = responses.iloc[rows]
