@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from candle_lib.errors import CandleInputError
@@ -197,7 +198,7 @@ def test_a_subclassed_model_is_checked_by_calling_it(tmp_path):
     text = path.read_text()
     path.write_text(text.replace("OUT", "output_width"))
     model = build(f"{path}:Net", n_features=10, n_outputs=2)
-    assert tuple(model(__import__("numpy").zeros((3, 10), "float32")).shape) == (3, 2)
+    assert tuple(model(np.zeros((3, 10), "float32")).shape) == (3, 2)
     path.write_text(text.replace("OUT", "output_width + 1"))  # the file changed: imported afresh
     assert str(contract_error(f"{path}:Net")) == (
         f"{path}: model.model: Net() returned a model whose output has shape (1, 3); this task needs 2 value(s) "

@@ -6,6 +6,7 @@ kept, and a builder that breaks its contract failing the trial's job with one cl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, make_prepared
+from test_resume import checkpoint_epoch, start_trial  # the SIGKILL test's runner and probe
 
 from candle_lib.data.prepared import load_prepared
 from candle_lib.params.declared import config_specs
@@ -58,7 +60,7 @@ def test_a_plugin_trial_writes_its_directory_with_its_hyperparameters_and_code(t
         assert (tmp_path / name).is_file()
     saved = json.loads((tmp_path / "params.json").read_text())
     assert saved["params"]["attention_units"] == 4 and saved["params"]["gate"] == "sigmoid"
-    digest = __import__("hashlib").sha256(EXAMPLE.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()[:16]
     assert saved["code"] == {str(EXAMPLE): digest}
     # the metrics are the predictions' (an independent count of the correct ones)
     predictions = pd.read_parquet(tmp_path / "predictions.parquet")
@@ -125,28 +127,6 @@ def test_a_compiled_model_keeps_the_users_compile(tiny_prepared, tmp_path):
 
 
 # --- resume after SIGKILL ----------------------------------------------------------------------
-
-RUNNER = (
-    "import json, sys; from candle_lib.trial.run import run_trial; "
-    "run_trial(sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3])"
-)
-
-
-def start_trial(dataset, spec_path, out):
-    return subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(dataset), str(spec_path), str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-
-
-def checkpoint_epoch(out) -> int:
-    try:
-        return json.loads((out / "checkpoint" / "state.json").read_text())["epoch"]
-    except (OSError, ValueError, KeyError):
-        return 0
 
 
 def test_a_sigkilled_plugin_trial_resumes_to_the_uninterrupted_result(tmp_path):
