@@ -4,13 +4,16 @@ hyperparameters a parameter file resolves to.
     candle trial --data results/data/prepared/prep-XXXXXXXX --params nt3_default_model.txt \\
                  --set epochs=20 --out results/cli-trials
     candle params --params nt3_default_model.txt --set drop=0.2
+    candle params --config config.yaml            # with who declared and set each one
     candle plan --config config/examples/hpo_grid_11664.yaml --upf grid.upf
     candle status results/ --config config.yaml      # progress of a running study
     candle serve results/ --config config.yaml       # the same as a live web page
     candle retry-failed results/ [--dry-run]         # failed trials aside: the next run re-runs them
 
-Hyperparameters come from the defaults, overridden by ``--params`` (a CANDLE INI, YAML or JSON
-file), overridden by ``--set`` (see :mod:`candle_lib.params.layers`). Bad input ends with one
+Hyperparameters come from the defaults, overridden by a config's ``model:`` section (``candle
+params --config``, which also brings the hyperparameters its model declares), by ``--params`` (a
+CANDLE INI, YAML or JSON file), then by ``--set`` (see :mod:`candle_lib.params.layers`). The
+CANDLE keys that are ignored are named in one ``candle: warning:`` line. Bad input ends with one
 line ``candle: error: ...`` and exit code 2; a trial that trains but fails (diverged, timed
 out) is a result, written like any other, and exits with code 1; a trial stopped by the
 machine (a full disk, an I/O error: not a result, nothing recorded, its checkpoint kept) ends
@@ -25,7 +28,9 @@ import sys
 from pathlib import Path
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params.layers import INI_SUFFIXES, MAPPING_SUFFIXES, resolve_layers
+from candle_lib.params.candle_ini import ignored_warning
+from candle_lib.params.layers import INI_SUFFIXES, MAPPING_SUFFIXES, ResolvedParams, resolve_layers
+from candle_lib.params.specs import ParamSpecs
 from candle_lib.trial.spec import FINAL, HOLDOUT, trial_id, trial_spec
 
 EXIT_TRIAL_FAILED = 1
@@ -99,9 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     params = commands.add_parser(
         "params",
         help="print the resolved hyperparameters as JSON",
-        description="Print the hyperparameters that defaults < --params < --set resolve to, as JSON on stdout; ignored keys go to stderr.",
+        description="Print the hyperparameters that defaults < the config's model section < --params < --set resolve to, "
+        "as JSON on stdout; one line on stderr names the CANDLE keys that were ignored. With --config, stderr also lists "
+        "each hyperparameter with its value, who declared it (built-in, the config, the model's module or benchmark file), "
+        "which layer set it, and its help.",
     )
     _add_param_options(params)
+    params.add_argument(
+        "--config",
+        metavar="YAML",
+        help="a workflow config: its model section is the base layer, and the hyperparameters its model declares "
+        "(the config's hyperparameters section, the builder module's HYPERPARAMETERS, a CANDLE benchmark's file) are known",
+    )
     params.set_defaults(run=print_params_command)
 
     plan = commands.add_parser(
@@ -175,18 +189,49 @@ def plan_command(args) -> int:
 
 
 def _report_ignored(resolved, log) -> None:
-    for key in resolved.ignored:
-        log(str(key))
+    line = ignored_warning(resolved.ignored)
+    if line:
+        log(f"candle: warning: {line}")
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def sources_table(resolved: ResolvedParams, specs: ParamSpecs) -> list[str]:
+    """One line per hyperparameter: name, value, who declared it, which layer set it, help."""
+    rows = [("hyperparameter", "value", "declared by", "set by", "help")]
+    for name, value in resolved.params.items():
+        spec = specs.by_name[name]
+        rows.append((name, json.dumps(value), spec.source, resolved.set_by[name], spec.help))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4] for row in rows]
+
+
+def _config_layers(path: str | None) -> tuple[ParamSpecs | None, dict, str]:
+    """The hyperparameters a config knows, its model section, and how to name that layer."""
+    if path is None:
+        return None, {}, ""
+    from candle_lib.config import load_config
+    from candle_lib.params.declared import config_specs
+
+    if not Path(path).is_file():
+        raise CandleInputError("no such config file", source=path)
+    config = load_config(path)
+    return config_specs(config), config["model"], f"{path} (model)"
+
+
 def print_params_command(args) -> int:
-    resolved = resolve_layers(args.params, args.set)
+    specs, base, base_source = _config_layers(args.config)
+    if specs is None:
+        resolved = resolve_layers(args.params, args.set)
+    else:
+        resolved = resolve_layers(args.params, args.set, specs=specs, base=base, base_source=base_source)
+    print(json.dumps(resolved.params, indent=2), flush=True)
+    if specs is not None:
+        for line in sources_table(resolved, specs):
+            _stderr(line)
     _report_ignored(resolved, _stderr)
-    print(json.dumps(resolved.params, indent=2))
     return 0
 
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import NT3_DEFAULTS
 
 from candle_lib.errors import CandleInputError
-from candle_lib.params.candle_ini import IgnoredKey, parse_literal, read_candle_ini
+from candle_lib.params.candle_ini import DIFFERS, NO_EFFECT, IgnoredKey, parse_literal, read_candle_ini
 from candle_lib.params.layers import parse_overrides, read_params_file, resolve_layers
 
 DATA = Path(__file__).resolve().parents[2] / "data"  # tests/data
@@ -116,7 +116,8 @@ def test_nt3_file_layer():
         "Global_Params",
         "data_url",
         "http://ftp.mcs.anl.gov/pub/candle/public/benchmarks/Pilot1/normal-tumor/",
-        "data locations come from the data config",
+        "the data config chooses the data (source, files, samples, features)",
+        NO_EFFECT,
     )
     assert imported.source == str(NT3_INI)
 
@@ -210,7 +211,7 @@ def test_p1b1_file_with_monitor_section():
     assert ignored["learning_rate"].value is None
     assert (
         str(ignored["learning_rate"])
-        == "[Global_Params] learning_rate = None is ignored: None leaves it unset, so the default applies"
+        == "[Global_Params] learning_rate = None is ignored: None leaves it unset, so this project's default applies"
     )
     # learning_rate=None leaves the default
     assert resolve_layers(P1B1_INI).params["learning_rate"] == 0.001
@@ -242,6 +243,18 @@ def test_p1b1_file_with_monitor_section():
         ("latent_dim = 8", {"latent_dim": 8}),
         ("early_stopping = 5", {"early_stopping": 5}),
         ("learning_rate = 1e-2", {"learning_rate": 0.01}),
+        ("lr = 0.02", {"learning_rate": 0.02}),
+        ("scaling = 'std'", {"scaling": "standard"}),
+        ("scaling = 'maxabs'", {"scaling": "maxabs"}),
+        ("scaling = None", {"scaling": "none"}),
+        ("optimizer = 'SGD'", {"optimizer": "sgd"}),
+        ("optimizer = 'RMSprop'", {"optimizer": "rmsprop"}),
+        ("loss = 'sparse_categorical_crossentropy'", {"loss": "auto"}),
+        ("activation = ['tanh', 'tanh']", {"activation": "tanh"}),
+        ("early_stop = False", {"early_stopping": 0}),
+        ("reduce_lr = False", {"reduce_lr": 0}),
+        ("reduce_lr = 4", {"reduce_lr": 4}),
+        ("trn_batch_size = 64", {"batch_size": 64}),
     ],
 )
 def test_key_translation(tmp_path, line, expected):
@@ -258,36 +271,43 @@ def test_a_model_name_that_is_no_family_is_ignored(tmp_path):
             "model_name",
             "my_nt3_run",
             "names CANDLE's output files; only nt3/tc1/p1b1 select a model family",
+            NO_EFFECT,
         ),
     )
 
 
 def test_unknown_key_names_key_section_and_file(tmp_path):
-    path = write_ini(tmp_path, "[Global_Params]\nepochs = 3\n\n[Monitor_Params]\nwarmup_lr = True\n")
+    path = write_ini(tmp_path, "[Global_Params]\nepochs = 3\n\n[Monitor_Params]\nwarmup_lrate = True\n")
     with pytest.raises(CandleInputError) as info:
         read_candle_ini(path)
     message = str(info.value)
-    assert message.startswith(f"{path}: [Monitor_Params]: unknown key 'warmup_lr'")
+    assert message.startswith(f"{path}: [Monitor_Params]: unknown key 'warmup_lrate'")
+    assert "did you mean 'warmup_lr'? " in message
     assert "dropout" in message  # lists the known names
 
 
 @pytest.mark.parametrize(
-    "line, fragment",
+    "line, key, value, effect",
     [
-        (
-            "add_noise = True",
-            "add_noise = True is not supported: CANDLE's noise injection is not implemented here; remove it or set add_noise = False",
-        ),
-        ("batch_normalization = True", "batch_normalization = True is not supported"),
-        ("feature_subsample = 500", "feature_subsample = 500 is not supported"),
-        ("initialization = 'he_normal'", "initialization = 'he_normal' is not supported"),
+        ("add_noise = True", "add_noise", True, DIFFERS),
+        ("add_noise = False", "add_noise", False, NO_EFFECT),
+        ("batch_normalization = True", "batch_normalization", True, DIFFERS),
+        ("feature_subsample = 500", "feature_subsample", 500, DIFFERS),
+        ("feature_subsample = 0", "feature_subsample", 0, NO_EFFECT),
+        ("initialization = 'he_normal'", "initialization", "he_normal", DIFFERS),
+        ("momentum = 0.9", "momentum", 0.9, DIFFERS),
+        ("momentum = 0.0", "momentum", 0.0, NO_EFFECT),
+        ("early_stop = True", "early_stop", True, DIFFERS),
+        ("reduce_lr = True", "reduce_lr", True, DIFFERS),
+        ("activation = ['relu', 'softmax']", "activation", ["relu", "softmax"], DIFFERS),
+        ("epsilon_std = 1", "epsilon_std", 1, NO_EFFECT),
+        ("epsilon_std = 0.5", "epsilon_std", 0.5, DIFFERS),
     ],
 )
-def test_unsupported_features_are_rejected_unless_off(tmp_path, line, fragment):
-    path = write_ini(tmp_path, f"[Global_Params]\n{line}\n")
-    with pytest.raises(CandleInputError) as info:
-        read_candle_ini(path)
-    assert str(info.value).startswith(f"{path}: [Global_Params]: {fragment}")
+def test_unimplemented_features_are_ignored_and_differ_unless_off(tmp_path, line, key, value, effect):
+    imported = read_candle_ini(write_ini(tmp_path, f"[Global_Params]\n{line}\n"))
+    assert imported.params == {}
+    assert [(i.section, i.key, i.value, i.effect) for i in imported.ignored] == [("Global_Params", key, value, effect)]
 
 
 @pytest.mark.parametrize(
@@ -304,6 +324,8 @@ def test_unsupported_features_are_rejected_unless_off(tmp_path, line, fragment):
             "conv: [[64, 10], [32, 5, 1]]: each nested conv layer must be [filters, kernel, stride]",
         ),
         ("vae = true", "vae: 'true' is not a valid bool"),
+        ("early_stop = 3", "early_stop: 3: early_stop is True or False"),
+        ("scaling = 'minabs'", "scaling: 'minabs' is not one of ['standard', 'minmax', 'maxabs'"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, line, fragment):
@@ -400,7 +422,9 @@ def test_overrides_follow_the_ini_rules():
         ["epochs=5", "conv=[4, 5, 1]", "activation=tanh", "drop=0.2", "learning_rate = 0.01", "data_url=x"]
     )
     assert layer.params == {"epochs": 5, "conv": [4, 5, 1], "activation": "tanh", "dropout": 0.2, "learning_rate": 0.01}
-    assert layer.ignored == (IgnoredKey("", "data_url", "x", "data locations come from the data config"),)
+    assert layer.ignored == (
+        IgnoredKey("", "data_url", "x", "the data config chooses the data (source, files, samples, features)"),
+    )
     assert layer.source == "--set"
 
 
