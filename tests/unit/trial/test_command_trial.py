@@ -342,3 +342,48 @@ def test_the_example_mlp_command_trains_and_resumes_from_its_checkpoint(tiny_pre
     failing = command_spec(f"python {example}", specs=specs, hidden_units=0, epochs=1)
     failed = run(tiny_prepared, workdir / "failed", failing)
     assert failed["status"] == "failed" and "hidden_layer_sizes" in failed["failure_reason"]
+
+
+COPYING = """
+import json, os, shutil
+shutil.copytree(os.environ["CANDLE_INPUT_DIR"], os.path.join(os.environ["SEEN"], "input"))
+json.dump({"val_mse": 1.0}, open(os.path.join(os.environ["CANDLE_OUTPUT_DIR"], "metrics.json"), "w"))
+"""
+
+
+def test_drug_responses_are_given_as_joined_rows_scaled_on_training_responses(tmp_path_factory, workdir):
+    from candle_lib.data.drug_prepared import load_drug_prepared, prepare_drug_response
+    from candle_lib.data.drug_tables import FeatureTable
+    from candle_lib.data.synthetic import synthetic_drug_response
+
+    synthetic = synthetic_drug_response(
+        n_cell_lines=12, n_drugs=6, n_genes=5, n_descriptors=3, n_fingerprint_bits=4, seed=2
+    )
+
+    def table(frame, column):
+        return FeatureTable(
+            pd.Index(frame[column].astype(str)), pd.Index(frame.columns[1:]), frame.iloc[:, 1:].to_numpy(np.float32)
+        )
+
+    prepared = tmp_path_factory.mktemp("drug") / "prep-drug"
+    cell, drug = table(synthetic.cell_features, "cell_line"), table(synthetic.drug_features, "drug")
+    prepare_drug_response(prepared, cell, drug, synthetic.responses, target="growth", splits={"seed": 1})
+    spec = command_spec(f"python {script(workdir, 'copy.py', COPYING)}", task="regression")
+    result = run(prepared, workdir / "trial", spec)
+    assert result["status"] == "ok" and result["objective"] == {
+        "metric": "val_mse",
+        "direction": "minimize",
+        "value": 1.0,
+    }
+    data = load_drug_prepared(prepared)
+    responses = data.samples
+    train = np.flatnonzero(responses["split"].to_numpy() == "train")
+    expected = []
+    for block, matrix in (("cell", np.asarray(data.cell, np.float64)), ("drug", np.asarray(data.drug, np.float64))):
+        index = responses[f"{block}_row"].to_numpy()
+        used = matrix[np.unique(index[train])]  # each profile once, as the feed fits it
+        expected.append(standard_scaled(matrix[index[train]], used))
+    expected.append(responses["dose"].to_numpy()[train, None])
+    seen = workdir / "seen" / "input"
+    np.testing.assert_allclose(np.load(seen / "x_train.npy"), np.concatenate(expected, axis=1), atol=2e-5)
+    np.testing.assert_allclose(np.load(seen / "y_train.npy")[:, 0], responses["target"].to_numpy()[train], rtol=1e-6)
