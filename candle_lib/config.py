@@ -22,7 +22,8 @@ from candle_lib.data.config_checks import check_data_config, check_model_for_dat
 from candle_lib.errors import CandleInputError
 from candle_lib.models.shapes import check_conv_fits
 from candle_lib.params.declared import config_specs
-from candle_lib.params.specs import resolve_params
+from candle_lib.params.model_code import builder_file, builder_reference
+from candle_lib.params.specs import model_form, resolve_params
 from candle_lib.search.data_variants import with_data_settings
 from candle_lib.search.methods import check_hpo, parameter_settings
 from candle_lib.search.objective import check_metrics, fill_objective_direction
@@ -87,6 +88,20 @@ def check_input_width(config: dict) -> None:
             check_conv_fits(params, bound[0], width_says=bound[1], where=where)
 
 
+def check_builder(model: dict) -> None:
+    """A Keras builder of the user's must be defined in its file with the builder's signature
+    (read from the file's syntax tree: the module is not imported while the config is checked)."""
+    from candle_lib.models.plugin import builder_problem
+
+    name = model.get("model")
+    if not isinstance(name, str) or model_form(name) != "keras":
+        return
+    path = builder_file(name)
+    problem = builder_problem(path, builder_reference(name)[1])
+    if problem:
+        raise CandleInputError(f"config key 'model.model': {problem}", source=str(path))
+
+
 def _data_keys(params: dict) -> dict:
     return {k: v for k, v in params.items() if k.startswith("data.")}
 
@@ -113,6 +128,7 @@ def validate_config(config: dict, schema_path=None) -> dict:
     fill_objective_direction(checked["hpo"])
     check_data_config(checked["data"])
     check_model_for_data(checked["data"], config_specs(checked).resolve(checked["model"], where="model"))
+    check_builder(checked["model"])
     check_hpo(checked)
     check_metrics(checked)
     check_input_width(checked)

@@ -231,3 +231,39 @@ def test_settings_of_out_of_process_models_are_absent_unless_set():
     assert "command" not in resolve_params()
     assert resolve_params({"model": "command", "command": "x", "environment": []})["command"] == "x"
     assert "environment" not in resolve_params({"model": "command", "command": "x", "environment": []})
+
+
+@pytest.mark.parametrize(
+    "source, reference, message",
+    [
+        (
+            "def build(params, width):\n    pass\n",
+            "m.py:build",
+            "build() takes 2 positional parameter(s); it must take 4",
+        ),
+        ("def build(p, i, o, a):\n    pass\n", "m.py:bild", "no function bild() defined at the top level"),
+    ],
+)
+def test_the_config_check_reads_the_builders_signature_without_importing_it(
+    tmp_path, monkeypatch, source, reference, message
+):
+    from conftest import tiny_config
+
+    from candle_lib.config import validate_config
+
+    (tmp_path / "m.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CandleInputError) as info:
+        validate_config(tiny_config(model={"model": reference}))
+    assert str(info.value).startswith(f"m.py: config key 'model.model': {message}")
+
+
+def test_a_builder_with_a_syntax_error_names_the_file_and_line(tmp_path, monkeypatch):
+    from conftest import tiny_config
+
+    from candle_lib.config import validate_config
+
+    (tmp_path / "m.py").write_text("def build(p, i, o, a)\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CandleInputError, match=r"^m.py: line 1: Python syntax error: expected ':'"):
+        validate_config(tiny_config(model={"model": "m.py:build"}))
