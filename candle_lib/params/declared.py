@@ -32,8 +32,12 @@ from candle_lib.params.specs import BUILTIN_SPECS, SPECS_BY_NAME, TYPES, ParamSp
 DECLARATION_KEYS = ("type", "default", "choices", "range", "help")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 MODULE_VARIABLE = "HYPERPARAMETERS"
-# keys of a benchmark's parameter file that stay this project's own: the benchmark keeps its value of them
-RUNNER_KEYS = ("model", "task", "command", "benchmark", "benchmark_params", "interpreter", "environment", "timeout")
+# keys of a benchmark's parameter file that are not its searchable hyperparameters: this project's
+# own (the benchmark keeps its value of them), and the output folders the runner sets to the trial's
+RUNNER_KEYS = (
+    "model", "task", "command", "benchmark", "benchmark_params", "interpreter", "environment", "timeout",
+    "output_dir", "save_path",
+)  # fmt: skip
 
 
 def _declared_spec(name, entry, *, source: str, where: str) -> ParamSpec:
