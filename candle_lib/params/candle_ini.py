@@ -393,7 +393,7 @@ def _unknown_key_message(key: str, specs: ParamSpecs) -> str:
     )
 
 
-def _translated(key: str, value, specs: ParamSpecs) -> dict | Ignored:
+def _translated(key: str, value) -> dict | Ignored:
     """A built-in or CANDLE-named key's value as this project's hyperparameters, or Ignored."""
     if value is None and key not in NONE_TRANSLATED:
         return Ignored("None leaves it unset, so this project's default applies", UNSET)
@@ -421,7 +421,7 @@ def _translate(section: str, key: str, value, *, source: str, specs: ParamSpecs)
         return {key: _checked(specs, key, value, key=key, where=where, source=source)}, None
     if key in TRANSLATED or spec is not None:
         try:
-            layer = _translated(key, value, specs)
+            layer = _translated(key, value)
         except ValueError as exc:
             raise CandleInputError(str(exc), source=source, where=f"{where} {key}" if where else key) from None
     elif key in IGNORED_KEYS or key in UNIMPLEMENTED_KEYS or key in BENCHMARK_KEYS:
