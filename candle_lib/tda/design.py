@@ -120,11 +120,17 @@ def transfer_points(params: dict, prep: str, pairs, fractions, repeats: int):
     return points, trials.specs
 
 
+# the settings of a model run out of process: not the P1B1 autoencoder's (it would refuse them)
+OUT_OF_PROCESS_KEYS = ("command", "benchmark", "benchmark_params", "interpreter", "environment")
+
+
 def representation_points(model_config: dict, prep: str, overrides: dict, tda_params: dict, *, specs=None):
     """The P1B1 autoencoder: the model section, the tda params, then model: p1b1 and the
-    representation's own overrides (latent_dim is also the PCA's number of components)."""
+    representation's own overrides (latent_dim is also the PCA's number of components). The
+    settings of an out-of-process model in the model section are left out."""
+    base = {key: value for key, value in model_config.items() if key not in OUT_OF_PROCESS_KEYS}
     params = resolve_params(
-        model_config, tda_params, {"model": "p1b1"}, overrides, where="tda.representation.params", specs=specs
+        base, tda_params, {"model": "p1b1"}, overrides, where="tda.representation.params", specs=specs
     )
     trials = _Trials(params, prep)
     tid = trials.add({**MEMBER, "save_model": True})

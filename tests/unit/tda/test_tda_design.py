@@ -105,6 +105,15 @@ def test_representation_is_a_p1b1_trial_with_its_own_overrides():
     assert specs[points[0]["trial"]]["role"] == {**MEMBER, "save_model": True}
 
 
+def test_representation_leaves_out_the_settings_of_an_out_of_process_model():
+    command = {"model": "command", "command": "python train.py", "interpreter": "python3", "environment": ["A=1"]}
+    points, specs = design.representation_points(command, PREP, {}, {})
+    params = specs[points[0]["trial"]]["params"]
+    assert params["model"] == "p1b1" and not {"command", "interpreter", "environment"} & set(params)
+    plain, _ = design.representation_points({"model": "nt3"}, PREP, {}, {})
+    assert points[0]["trial"] == plain[0]["trial"]
+
+
 def test_analyses_follow_the_data_config():
     assert analyses(validate_config(tiny_config(), SCHEMA)) == ["representation", "noise"]
     assert analyses(studies_config()) == ["learning_curve", "group_matrix", "transfer", "representation", "noise"]
