@@ -122,6 +122,9 @@ def dry_runs(tmp_path_factory):
         number, args = item
         workdir = root / str(number)
         workdir.mkdir()
+        # a model's file in a config (config/examples/models/...) is relative to the workflow's
+        # directory, the repository root when the line runs as written
+        (workdir / "config").symlink_to(REPO / "config")
         command = [sys.executable, "-m", "snakemake", *args, "--directory", str(workdir)]
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
         return args, subprocess.run(command, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
