@@ -407,7 +407,8 @@ def format_status(summary: dict, *, max_failed: int = 10) -> str:
     if summary["failed"]:
         lines.append(f"failed ({len(summary['failed'])}):")
         for t in summary["failed"][:max_failed]:
-            lines.append(f"  {t['trial_id']}  {t['failure_reason']}")
+            reason = str(t["failure_reason"]).replace("\n", "\n" + " " * (len(t["trial_id"]) + 4))
+            lines.append(f"  {t['trial_id']}  {reason}")  # a command's stderr lines stay under the reason
         if len(summary["failed"]) > max_failed:
             lines.append(f"  ... and {len(summary['failed']) - max_failed} more (status --json lists them all)")
     return "\n".join(lines)

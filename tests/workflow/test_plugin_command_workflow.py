@@ -164,10 +164,9 @@ def test_candle_status_counts_the_ok_and_the_failed_trials(study):
     lines = result.stdout.splitlines()
     assert lines[1] == "trials: 3 of 3 done (2 ok, 1 failed), 0 running, 0 pending"
     failed = trial_table(workdir).loc[1.5, "trial_id"]
-    assert (
-        lines[lines.index("failed (1):") + 1]
-        == f"  {failed}  the command failed (exit status 3); last lines of stderr:"
-    )
+    at = lines.index("failed (1):")
+    assert lines[at + 1] == f"  {failed}  the command failed (exit status 3); last lines of stderr:"
+    assert lines[at + 2] == " " * (len(failed) + 4) + "shrink must be below 1, got 1.5"  # under the reason
 
 
 def test_the_reports_tables_show_the_failed_trial_and_the_final_model(study):
