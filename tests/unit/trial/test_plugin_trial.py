@@ -9,17 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, make_prepared
-from test_resume import checkpoint_epoch, start_trial  # the SIGKILL test's runner and probe
+from test_resume import kill_after_checkpoint, start_trial  # the SIGKILL test's runner
 
 from candle_lib.data.prepared import load_prepared
 from candle_lib.params.declared import config_specs
@@ -136,15 +134,8 @@ def test_a_sigkilled_plugin_trial_resumes_to_the_uninterrupted_result(tmp_path):
     spec_path.write_text(json.dumps(plugin_spec(dataset, epochs=epochs, reduce_lr=5)))
 
     killed = tmp_path / "killed"
-    proc = start_trial(dataset, spec_path, killed)
-    deadline = time.monotonic() + 240
-    while checkpoint_epoch(killed) < 5 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert proc.poll() is None, "the trial ended before it could be killed; make it longer"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    reached = checkpoint_epoch(killed)
-    assert 5 <= reached < epochs and not (killed / "metrics.json").exists()
+    reached = kill_after_checkpoint(dataset, spec_path, killed, 5)
+    assert 5 <= reached < epochs
 
     resumed = start_trial(dataset, spec_path, killed)
     reference = start_trial(dataset, spec_path, tmp_path / "reference")  # uninterrupted, alongside

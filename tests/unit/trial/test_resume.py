@@ -50,6 +50,19 @@ def checkpoint_epoch(out) -> int:
         return 0
 
 
+def kill_after_checkpoint(dataset, spec_path, out, epoch: int) -> int:
+    """Start a trial, SIGKILL it once its checkpoint reaches ``epoch``; the epoch it reached."""
+    proc = start_trial(dataset, spec_path, out)
+    deadline = time.monotonic() + 240
+    while checkpoint_epoch(out) < epoch and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the trial ended before it could be killed; make it longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "metrics.json").exists()  # nothing that looks complete
+    return checkpoint_epoch(out)
+
+
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     return make_prepared(
@@ -63,16 +76,8 @@ def test_sigkilled_trial_resumes_and_matches_an_uninterrupted_run(dataset, tmp_p
     spec_path.write_text(json.dumps(spec))
 
     killed = tmp_path / "killed"
-    proc = start_trial(dataset, spec_path, killed)
-    deadline = time.monotonic() + 240
-    while checkpoint_epoch(killed) < 10 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, "the trial ended before it could be killed; make it longer"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    reached = checkpoint_epoch(killed)
+    reached = kill_after_checkpoint(dataset, spec_path, killed, 10)
     assert 10 <= reached < MODEL["epochs"]
-    assert not (killed / "metrics.json").exists()  # nothing that looks complete
 
     resumed = start_trial(dataset, spec_path, killed)
     _, log = resumed.communicate(timeout=600)
