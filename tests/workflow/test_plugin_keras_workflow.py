@@ -10,8 +10,10 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import planned_jobs, snakemake, tiny_config, write_config
 
 BUILDER = '''"""A gated dense classifier: a learned per-feature gate, then one hidden layer."""
@@ -101,6 +103,23 @@ print(type(model.layers[1]).__name__)
     result = subprocess.run([sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().splitlines()[-1] == "FeatureGate"
+
+
+def test_inference_through_the_exported_plugin_gives_the_final_trials_probabilities(study):
+    workdir, path, _ = study
+    final = pd.read_parquet(workdir / "results/hpo/final/predictions.parquet")
+    test = final[final["split"] == "test"]
+    ids = list(test["sample_id"])[:8]
+    counts = pd.read_csv(workdir / "results/raw/synthetic/counts.tsv.gz", sep="\t", index_col=0)
+    counts.loc[:, ids].to_csv(workdir / "new_counts.tsv", sep="\t")
+    config = yaml.safe_load(path.read_text())
+    config["infer"] = {"input": "new_counts.tsv", "format": "counts"}
+    snakemake(workdir, write_config(workdir / "infer.yaml", config), "infer")
+    got = pd.read_csv(workdir / "results/infer/predictions.tsv", sep="\t").set_index("sample_id")
+    expected = test.set_index("sample_id").loc[ids]
+    columns = [c for c in got.columns if c.startswith("prob_")]
+    assert len(columns) == 2
+    np.testing.assert_allclose(got.loc[ids, columns].to_numpy(), expected[columns].to_numpy(), atol=1e-5, rtol=0)
 
 
 def test_a_changed_builder_makes_its_trials_stale_and_another_file_does_not(study):
