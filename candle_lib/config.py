@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import io
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -88,6 +89,26 @@ def check_input_width(config: dict) -> None:
             check_conv_fits(params, bound[0], width_says=bound[1], where=where)
 
 
+def merge_parameter_file(config: dict) -> None:
+    """``parameter_file`` (a CANDLE ``*_default_model.txt``, or YAML/JSON hyperparameters) under the
+    model section, in place: the model section's own keys win, then the file's, then the
+    defaults. The keys that do not change the training here are named in one warning line on
+    stderr (:func:`candle_lib.params.candle_ini.ignored_warning`)."""
+    from candle_lib.params.candle_ini import ignored_warning
+    from candle_lib.params.layers import read_params_file
+
+    path = config.get("parameter_file")
+    if not path:
+        return
+    if not Path(path).is_file():
+        raise CandleInputError(f"config key 'parameter_file': {path} does not exist")
+    imported = read_params_file(path, specs=config_specs(config))
+    config["model"] = {**imported.params, **config["model"]}
+    warning = ignored_warning(imported.ignored)
+    if warning:
+        print(f"candle: warning: {path}: {warning}", file=sys.stderr, flush=True)
+
+
 def check_builder(model: dict) -> None:
     """A Keras builder of the user's must be defined in its file with the builder's signature
     (read from the file's syntax tree: the module is not imported while the config is checked)."""
@@ -125,6 +146,7 @@ def validate_config(config: dict, schema_path=None) -> dict:
     )
     if errors:
         raise CandleInputError(_describe(errors[0]))
+    merge_parameter_file(checked)
     fill_objective_direction(checked["hpo"])
     check_data_config(checked["data"])
     check_model_for_data(checked["data"], config_specs(checked).resolve(checked["model"], where="model"))

@@ -267,3 +267,33 @@ def test_a_builder_with_a_syntax_error_names_the_file_and_line(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CandleInputError, match=r"^m.py: line 1: Python syntax error: expected ':'"):
         validate_config(tiny_config(model={"model": "m.py:build"}))
+
+
+def test_a_candle_parameter_file_is_the_layer_under_the_model_section(tmp_path, capsys):
+    from conftest import tiny_config
+
+    from candle_lib.config import validate_config
+
+    ini = tmp_path / "nt3_default_model.txt"
+    ini.write_text(
+        "[Global_Params]\nmodel_name = 'nt3'\nconv = [[8, 10, 1]]\npool = [5]\ndense = [16]\ndrop = 0.25\n"
+        "scaling = 'std'\nepochs = 400\ndata_url = 'https://example.org/nt3/'\nval_split = 0.1\n"
+    )
+    config = tiny_config(parameter_file=str(ini))
+    config["model"] = {"epochs": 2, "dense": [4]}
+    checked = validate_config(config)
+    # the model section wins over the file, the file over the defaults
+    assert checked["model"] == {
+        "model": "nt3",
+        "conv": [8, 10, 1],
+        "pool": [5],
+        "dense": [4],
+        "dropout": 0.25,
+        "scaling": "standard",
+        "epochs": 2,
+    }
+    warning = capsys.readouterr().err.strip().splitlines()
+    assert len(warning) == 1 and warning[0].startswith(f"candle: warning: {ini}: ")
+    assert "data_url" in warning[0] and "val_split" in warning[0] and "drop" not in warning[0].split(":", 2)[2]
+    with pytest.raises(CandleInputError, match=r"config key 'parameter_file': .*nowhere.txt does not exist"):
+        validate_config(tiny_config(parameter_file=str(tmp_path / "nowhere.txt")))
