@@ -1,4 +1,5 @@
-"""Shared pieces of the training benches (bench_train_throughput.py, bench_train_memory.py).
+"""Shared data and models of the training benches (bench_train_throughput.py, bench_plugin.py,
+bench_train_memory.py); the driver of the two speed benches is bench/_train_bench_driver.py.
 
 - :func:`build_prepared` writes a prepared dataset directory (candle_lib.data.prepared.write_prepared)
   of log2(FPKM-UQ + 1)-like float32 values with a two-class signal, stratified train/val/test

@@ -38,19 +38,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _train_bench_data import MODELS, REPO, bench_params, build_prepared  # noqa: E402
-from bench_train_throughput import FULL_SIZES, QUICK_SIZES, RESULT, TARGET, samples_per_second  # noqa: E402
+import _train_bench_driver as driver  # noqa: E402
+from _train_bench_data import MODELS, bench_params  # noqa: E402
 
 PLUGIN = "bench/_plugin_models.py:build"  # relative to the repository root, the workers' directory
 VARIANTS = ("builtin", "plugin")
@@ -73,11 +68,7 @@ def variant_params(model: str, variant: str, epochs: int) -> dict:
 
 
 def worker(dataset: Path, model: str, variant: str, epochs: int, threads: int, out: Path) -> dict:
-    import pandas as pd
-
     import candle_lib.models
-    from candle_lib.trial.run import run_trial
-    from candle_lib.trial.spec import HOLDOUT, trial_spec
 
     built: dict[str, int] = {}
     original = candle_lib.models.build_model
@@ -88,15 +79,10 @@ def worker(dataset: Path, model: str, variant: str, epochs: int, threads: int, o
         return net
 
     candle_lib.models.build_model = counted_build
-    spec = trial_spec(variant_params(model, variant, epochs), role=HOLDOUT, data=dataset.name)
-    result = run_trial(dataset, spec, out, threads=threads, log=lambda message: None)
-    if result["status"] != "ok":
-        raise SystemExit(f"the {variant} trial failed: {result['failure_reason']}")
-    history = pd.read_csv(out / "history.csv")
+    params = variant_params(model, variant, epochs)
+    spec, _, record = driver.holdout_trial(dataset, params, out, threads, name=f"the {variant} trial")
     return {
-        "n_train": result["n_train"],
-        "epoch_seconds": history["seconds"].tolist(),
-        "val_loss": history["val_loss"].tolist(),
+        **record,
         "parameters": built.get("parameters"),
         "model": json.loads((out / "params.json").read_text())["params"]["model"],
         "code": sorted(spec.get("code") or {}),
@@ -106,23 +92,9 @@ def worker(dataset: Path, model: str, variant: str, epochs: int, threads: int, o
 # ------------------------------------------------------------------------------ the driver --
 
 
-def run_worker(variant: str, dataset: Path, model: str, args, workdir: Path, round_: int) -> dict:
-    out = workdir / f"trial-{model}-{variant}-{round_}"
-    command = [sys.executable, __file__, "--worker", variant, "--dataset", str(dataset), "--model", model]
-    command += ["--epochs", str(args.epochs), "--threads", str(args.threads), "--out", str(out)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow", PYTHONPATH=str(REPO))
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=3600)
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"{variant} worker for {model} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
-        )
-    shutil.rmtree(out, ignore_errors=True)
-    return json.loads(lines[-1][len(RESULT) :])
-
-
-def check_same_model(model: str, builtin: dict, plugin: dict) -> None:
+def check_same_model(model: str, latest: dict[str, dict]) -> None:
     """Stop when the two workers did not train the same architecture through the two paths."""
+    builtin, plugin = latest["builtin"], latest["plugin"]
     if plugin["model"] != PLUGIN or not plugin["code"]:
         raise RuntimeError(f"{model}: the plugin trial ran model {plugin['model']!r} (code {plugin['code']})")
     if builtin["parameters"] != plugin["parameters"]:
@@ -139,26 +111,20 @@ def print_table(models: list[str], results: dict) -> bool:
         end="",
     )
     print("  spread builtin / plugin (min..max)")
+    fastest: dict[str, float] = {}
     for model in models:
-        builtin = [samples_per_second(r) for r in results[(model, "builtin")]]
-        plugin = [samples_per_second(r) for r in results[(model, "plugin")]]
-        ratio = statistics.median(plugin) / statistics.median(builtin)
-        paired = statistics.median(p / b for p, b in zip(plugin, builtin))  # each round's, run back to back
-        ok = ratio >= TARGET
-        failed |= not ok
+        figures = driver.compare(results, model, "plugin", "builtin")
+        fastest[model] = figures.fastest
+        failed |= not figures.ok
+        builtin, plugin = figures.second, figures.first
         print(
             f"{model:6s} {results[(model, 'builtin')][0]['parameters']:8d} {statistics.median(builtin):10.1f} "
-            f"{statistics.median(plugin):9.1f} {ratio:15.3f} {paired:7.3f}  "
-            f"{min(builtin):.0f}..{max(builtin):.0f} / {min(plugin):.0f}..{max(plugin):.0f}  "
-            f"{'OK' if ok else 'MISSED'} (target plugin/builtin >= {TARGET})"
+            f"{statistics.median(plugin):9.1f} {figures.ratio:15.3f} {figures.paired:7.3f}  "
+            f"{driver.span(builtin)} / {driver.span(plugin)}  "
+            f"{'OK' if figures.ok else 'MISSED'} (target plugin/builtin >= {driver.TARGET})"
         )
     print("(samples/s = n_train / median epoch time of epochs 2..N; medians of interleaved rounds; plugin/builtin is")
     print(" the ratio of the medians, checked; 'paired' the median of each round's plugin/builtin, information)")
-    fastest = {  # the least disturbed epoch of all rounds: other load only ever slows an epoch down
-        model: max(samples_per_second(r, fastest=True) for r in results[(model, "plugin")])
-        / max(samples_per_second(r, fastest=True) for r in results[(model, "builtin")])
-        for model in models
-    }
     print("fastest single epoch of all rounds, plugin/builtin (information): ", end="")
     print(", ".join(f"{model} {ratio:.3f}" for model, ratio in fastest.items()))
     return failed
@@ -166,76 +132,24 @@ def print_table(models: list[str], results: dict) -> bool:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small data, 3 epochs, 1 round: a smoke run")
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated, of: " + ", ".join(MODELS))
-    parser.add_argument("--rows", type=int, help="training rows (default per model)")
-    parser.add_argument("--features", type=int, help="features (default per model)")
-    parser.add_argument("--epochs", type=int, help="epochs per run (default 6; epoch 1 is not timed)")
-    parser.add_argument("--repeat", type=int, help="interleaved rounds (default 3; at least 3 unless --quick)")
-    parser.add_argument("--threads", type=int, default=1, help="TensorFlow intra/inter-op threads (default 1)")
-    parser.add_argument("--check", action="store_true", help=f"exit 1 when plugin/builtin < {TARGET}")
-    parser.add_argument("--workdir", help="where to write the datasets (default: a temporary directory, removed after)")
-    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
-    parser.add_argument("--dataset", help=argparse.SUPPRESS)
-    parser.add_argument("--model", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    args.epochs = args.epochs or (3 if args.quick else 6)
-    if args.epochs < 2:
-        parser.error("--epochs must be at least 2 (epoch 1 is not timed)")
+    driver.add_driver_options(
+        parser, kinds=VARIANTS, ratio="plugin/builtin", threads_help="TensorFlow intra/inter-op threads (default 1)"
+    )
+    args = driver.parse_driver_args(parser, argv)
 
     if args.worker:
-        result = worker(Path(args.dataset), args.model, args.worker, args.epochs, args.threads, Path(args.out))
-        print(RESULT + json.dumps(result), flush=True)
-        return 0
-
-    repeat = args.repeat or (1 if args.quick else 3)
-    if not args.quick and repeat < 3:
-        parser.error("--repeat must be at least 3 (or use --quick)")
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = sorted(set(models) - set(MODELS))
-    if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
-    sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_plugin_"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    try:
-        datasets = {}
-        print(
-            f"bench_plugin: {args.epochs} epochs per run (epoch 1 not timed), {repeat} round(s), "
-            f"threads={args.threads}, {os.cpu_count()} CPU(s); plugin = {PLUGIN}"
+        return driver.print_result(
+            worker(Path(args.dataset), args.model, args.worker, args.epochs, args.threads, Path(args.out))
         )
-        for model in models:
-            rows, cols = args.rows or sizes[model][0], args.features or sizes[model][1]
-            datasets[model] = workdir / f"prep-{model}"
-            summary = build_prepared(datasets[model], rows, cols)
-            params = bench_params(model)
-            print(
-                f"  {model}: {summary['split_counts']} rows x {cols} features, batch {params['batch_size']}, "
-                f"{params['optimizer']}, {params['scaling']} scaling, "
-                f"layers { ({k: params[k] for k in ('conv', 'pool', 'dense') if k in MODELS[model]}) }"
-            )
 
-        results: dict[tuple[str, str], list[dict]] = {(m, v): [] for m in models for v in VARIANTS}
-        for round_ in range(repeat):
-            for model in models:
-                order = VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]  # alternate, so drift hits both
-                for variant in order:
-                    result = run_worker(variant, datasets[model], model, args, workdir, round_)
-                    results[(model, variant)].append(result)
-                    print(
-                        f"  round {round_ + 1} {model:5s} {variant:7s}: {samples_per_second(result):9.1f} samples/s  "
-                        f"epochs {[f'{s:.2f}' for s in result['epoch_seconds']]}",
-                        flush=True,
-                    )
-                check_same_model(model, results[(model, "builtin")][-1], results[(model, "plugin")][-1])
-
+    models, repeat = driver.plan_rounds(parser, args)
+    with driver.bench_workdir(args, "bench_plugin_") as workdir:
+        driver.announce("bench_plugin", args, repeat, note=f"; plugin = {PLUGIN}")
+        datasets = driver.prepare_datasets(models, args, workdir)
+        results = driver.interleaved_rounds(
+            __file__, VARIANTS, datasets, args, workdir, repeat, after_model=check_same_model
+        )
         failed = print_table(models, results)
-        print(f"total {time.monotonic() - started:.0f} s")
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
     return 1 if (args.check and failed) else 0
 
 

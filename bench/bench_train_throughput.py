@@ -36,36 +36,25 @@ by +-30%: use --repeat 5 or more for a figure to quote.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _train_bench_data import MODELS, REPO, bench_params, build_prepared  # noqa: E402
+import _train_bench_driver as driver  # noqa: E402
+from _train_bench_data import bench_params  # noqa: E402
 
-TARGET = 0.95
-# (training rows, features) per model: an epoch of a few seconds on one CPU core
-FULL_SIZES = {"dense": (6000, 5000), "nt3": (3000, 2000)}
-QUICK_SIZES = {"dense": (600, 500), "nt3": (400, 400)}
-RESULT = "RESULT "
+KINDS = ("ours", "bare")
 
 
 # ---------------------------------------------------------------- workers (one per process) --
 
 
 def worker_ours(dataset: Path, model: str, epochs: int, threads: int, out: Path) -> dict:
-    import pandas as pd
-
     from candle_lib.trial import callbacks
-    from candle_lib.trial.run import run_trial
-    from candle_lib.trial.spec import HOLDOUT, trial_spec
 
     checkpoint_seconds: dict[int, float] = {}
     original = callbacks.Checkpointer.on_epoch_end
@@ -76,17 +65,8 @@ def worker_ours(dataset: Path, model: str, epochs: int, threads: int, out: Path)
         checkpoint_seconds[epoch + 1] = time.monotonic() - start
 
     callbacks.Checkpointer.on_epoch_end = timed_checkpoint
-    spec = trial_spec(bench_params(model, epochs=epochs), role=HOLDOUT, data=dataset.name)
-    result = run_trial(dataset, spec, out, threads=threads, log=lambda message: None)
-    if result["status"] != "ok":
-        raise SystemExit(f"the trial failed: {result['failure_reason']}")
-    history = pd.read_csv(out / "history.csv")
-    return {
-        "n_train": result["n_train"],
-        "epoch_seconds": history["seconds"].tolist(),
-        "checkpoint_seconds": [checkpoint_seconds.get(e, 0.0) for e in history["epoch"]],
-        "val_loss": history["val_loss"].tolist(),
-    }
+    _, history, record = driver.holdout_trial(dataset, bench_params(model, epochs=epochs), out, threads)
+    return {**record, "checkpoint_seconds": [checkpoint_seconds.get(e, 0.0) for e in history["epoch"]]}
 
 
 def worker_bare(dataset: Path, model: str, epochs: int, threads: int, determinism: bool) -> dict:
@@ -158,155 +138,70 @@ def worker_bare(dataset: Path, model: str, epochs: int, threads: int, determinis
 # ------------------------------------------------------------------------------ the driver --
 
 
-def run_worker(kind: str, dataset: Path, model: str, args, workdir: Path, round_: int) -> dict:
-    command = [
-        sys.executable,
-        __file__,
-        "--worker",
-        kind,
-        "--dataset",
-        str(dataset),
-        "--model",
-        model,
-        "--epochs",
-        str(args.epochs),
-        "--threads",
-        str(args.threads),
-        "--out",
-        str(workdir / f"trial-{model}-{round_}"),
-    ]
-    if args.bare_determinism:
-        command.append("--bare-determinism")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow", PYTHONPATH=str(REPO))
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(
-            f"{kind} worker for {model} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+def print_table(models: list[str], results: dict) -> bool:
+    """The per-model table; True when a model missed the target."""
+    failed = False
+    print(
+        f"\n{'model':6s} {'ours/s':>9s} {'ours+ckpt/s':>12s} {'bare/s':>9s} {'ours/bare':>10s} "
+        f"{'(ours+ckpt)/bare':>17s} {'paired':>7s}  spread ours / bare (min..max)"
+    )
+    fastest_ratios: dict[str, float] = {}
+    for model in models:
+        figures = driver.compare(results, model, "ours", "bare")
+        ours_ckpt = statistics.median(
+            driver.samples_per_second(r, with_checkpoint=True) for r in results[(model, "ours")]
         )
-    shutil.rmtree(workdir / f"trial-{model}-{round_}", ignore_errors=True)
-    return json.loads(lines[-1][len(RESULT) :])
-
-
-def samples_per_second(result: dict, with_checkpoint: bool = False, fastest: bool = False) -> float:
-    seconds = result["epoch_seconds"][1:]
-    if with_checkpoint:
-        seconds = [s + c for s, c in zip(seconds, result["checkpoint_seconds"][1:])]
-    return result["n_train"] / (min(seconds) if fastest else statistics.median(seconds))
+        ours, bare = statistics.median(figures.first), statistics.median(figures.second)
+        fastest_ratios[model] = figures.fastest
+        failed |= not figures.ok
+        print(
+            f"{model:6s} {ours:9.1f} {ours_ckpt:12.1f} {bare:9.1f} {figures.ratio:10.3f} {ours_ckpt / bare:17.3f} "
+            f"{figures.paired:7.3f}  {driver.span(figures.first)} / {driver.span(figures.second)}  "
+            f"{'OK' if figures.ok else 'MISSED'} (target ours/bare >= {driver.TARGET})"
+        )
+    print(
+        "(samples/s = n_train / median epoch time of epochs 2..N; medians of interleaved rounds; "
+        "ours/bare is the ratio of the medians,"
+    )
+    print(
+        " checked; 'paired' the median of each round's ours/bare; ours+ckpt adds the per-epoch checkpoint write; "
+        "the last two are information)"
+    )
+    print(
+        "fastest single epoch of all rounds, ours/bare (information; the least disturbed by other load): "
+        + ", ".join(f"{m} {r:.3f}" for m, r in fastest_ratios.items())
+    )
+    return failed
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small data, 3 epochs, 1 round: a smoke run")
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated, of: " + ", ".join(MODELS))
-    parser.add_argument("--rows", type=int, help="training rows (default per model)")
-    parser.add_argument("--features", type=int, help="features (default per model)")
-    parser.add_argument("--epochs", type=int, help="epochs per run (default 6; epoch 1 is not timed)")
-    parser.add_argument("--repeat", type=int, help="interleaved rounds (default 3; at least 3 unless --quick)")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="TensorFlow intra/inter-op threads of both (default 1, as run_trial)"
+    driver.add_driver_options(
+        parser,
+        kinds=KINDS,
+        ratio="ours/bare",
+        threads_help="TensorFlow intra/inter-op threads of both (default 1, as run_trial)",
     )
     parser.add_argument(
         "--bare-determinism",
         action="store_true",
         help="also enable op determinism in the bare fit (ours always has it)",
     )
-    parser.add_argument("--check", action="store_true", help=f"exit 1 when ours/bare < {TARGET}")
-    parser.add_argument("--workdir", help="where to write the datasets (default: a temporary directory, removed after)")
-    parser.add_argument("--worker", choices=("ours", "bare"), help=argparse.SUPPRESS)
-    parser.add_argument("--dataset", help=argparse.SUPPRESS)
-    parser.add_argument("--model", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    args.epochs = args.epochs or (3 if args.quick else 6)
-    if args.epochs < 2:
-        parser.error("--epochs must be at least 2 (epoch 1 is not timed)")
+    args = driver.parse_driver_args(parser, argv)
 
     if args.worker:
         dataset = Path(args.dataset)
         if args.worker == "ours":
-            result = worker_ours(dataset, args.model, args.epochs, args.threads, Path(args.out))
-        else:
-            result = worker_bare(dataset, args.model, args.epochs, args.threads, args.bare_determinism)
-        print(RESULT + json.dumps(result), flush=True)
-        return 0
+            return driver.print_result(worker_ours(dataset, args.model, args.epochs, args.threads, Path(args.out)))
+        return driver.print_result(worker_bare(dataset, args.model, args.epochs, args.threads, args.bare_determinism))
 
-    repeat = args.repeat or (1 if args.quick else 3)
-    if not args.quick and repeat < 3:
-        parser.error("--repeat must be at least 3 (or use --quick)")
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = sorted(set(models) - set(MODELS))
-    if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
-    sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_train_throughput_"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    try:
-        datasets = {}
-        print(
-            f"bench_train_throughput: {args.epochs} epochs per run (epoch 1 not timed), {repeat} round(s), threads={args.threads}, {os.cpu_count()} CPU(s)"
-        )
-        for model in models:
-            rows, cols = args.rows or sizes[model][0], args.features or sizes[model][1]
-            datasets[model] = workdir / f"prep-{model}"
-            summary = build_prepared(datasets[model], rows, cols)
-            params = bench_params(model)
-            print(
-                f"  {model}: {summary['split_counts']} rows x {cols} features ({summary['train_bytes'] / 1e6:.0f} MB of training rows), "
-                f"batch {params['batch_size']}, {params['optimizer']}, {params['scaling']} scaling, "
-                f"layers { ({k: params[k] for k in ('conv', 'pool', 'dense') if k in MODELS[model]}) }"
-            )
-
-        results: dict[tuple[str, str], list[dict]] = {(m, k): [] for m in models for k in ("ours", "bare")}
-        for round_ in range(repeat):
-            for model in models:
-                order = ("ours", "bare") if round_ % 2 == 0 else ("bare", "ours")  # alternate, so drift hits both
-                for kind in order:
-                    result = run_worker(kind, datasets[model], model, args, workdir, round_)
-                    results[(model, kind)].append(result)
-                    print(
-                        f"  round {round_ + 1} {model:5s} {kind:4s}: {samples_per_second(result):9.1f} samples/s  epochs {[f'{s:.2f}' for s in result['epoch_seconds']]}",
-                        flush=True,
-                    )
-
-        failed = False
-        fastest_ratios: dict[str, float] = {}
-        print(
-            f"\n{'model':6s} {'ours/s':>9s} {'ours+ckpt/s':>12s} {'bare/s':>9s} {'ours/bare':>10s} {'(ours+ckpt)/bare':>17s} {'paired':>7s}  spread ours / bare (min..max)"
-        )
-        for model in models:
-            ours = [samples_per_second(r) for r in results[(model, "ours")]]
-            ours_ckpt = [samples_per_second(r, with_checkpoint=True) for r in results[(model, "ours")]]
-            bare = [samples_per_second(r) for r in results[(model, "bare")]]
-            ratio = statistics.median(ours) / statistics.median(bare)
-            ratio_ckpt = statistics.median(ours_ckpt) / statistics.median(bare)
-            paired = statistics.median(o / b for o, b in zip(ours, bare))  # each round's ours/bare, run back to back
-            fastest = max(samples_per_second(r, fastest=True) for r in results[(model, "ours")]) / max(
-                samples_per_second(r, fastest=True) for r in results[(model, "bare")]
-            )  # the least disturbed epoch of all rounds: other load only ever slows an epoch down
-            fastest_ratios[model] = fastest
-            ok = ratio >= TARGET
-            failed |= not ok
-            print(
-                f"{model:6s} {statistics.median(ours):9.1f} {statistics.median(ours_ckpt):12.1f} {statistics.median(bare):9.1f} "
-                f"{ratio:10.3f} {ratio_ckpt:17.3f} {paired:7.3f}  {min(ours):.0f}..{max(ours):.0f} / {min(bare):.0f}..{max(bare):.0f}  "
-                f"{'OK' if ok else 'MISSED'} (target ours/bare >= {TARGET})"
-            )
-        print(
-            "(samples/s = n_train / median epoch time of epochs 2..N; medians of interleaved rounds; ours/bare is the ratio of the medians,"
-        )
-        print(
-            " checked; 'paired' the median of each round's ours/bare; ours+ckpt adds the per-epoch checkpoint write; the last two are information)"
-        )
-        print(
-            "fastest single epoch of all rounds, ours/bare (information; the least disturbed by other load): "
-            + ", ".join(f"{m} {r:.3f}" for m, r in fastest_ratios.items())
-        )
-        print(f"total {time.monotonic() - started:.0f} s")
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
+    models, repeat = driver.plan_rounds(parser, args)
+    with driver.bench_workdir(args, "bench_train_throughput_") as workdir:
+        driver.announce("bench_train_throughput", args, repeat)
+        datasets = driver.prepare_datasets(models, args, workdir)
+        extra_args = ("--bare-determinism",) if args.bare_determinism else ()
+        results = driver.interleaved_rounds(__file__, KINDS, datasets, args, workdir, repeat, extra_args=extra_args)
+        failed = print_table(models, results)
     return 1 if (args.check and failed) else 0
 
 
