@@ -297,3 +297,15 @@ def test_a_candle_parameter_file_is_the_layer_under_the_model_section(tmp_path, 
     assert "data_url" in warning[0] and "val_split" in warning[0] and "drop" not in warning[0].split(":", 2)[2]
     with pytest.raises(CandleInputError, match=r"config key 'parameter_file': .*nowhere.txt does not exist"):
         validate_config(tiny_config(parameter_file=str(tmp_path / "nowhere.txt")))
+
+
+def test_a_conditional_search_over_declared_hyperparameters(workflow):
+    from conftest import tiny_config
+
+    from candle_lib.config import validate_config
+    from candle_lib.search.methods import plan_search
+
+    space = {"gate": [False, True], "heads": {"values": [1, 3], "when": {"gate": True}}}
+    config = validate_config(tiny_config(model={"model": "models/attention.py:build"}, hpo={"space": space}))
+    points = [(spec["params"]["gate"], spec["params"]["heads"]) for spec in plan_search(config).trials.values()]
+    assert points == [(False, 2), (True, 1), (True, 3)]  # heads keeps the module's default where gate is off
