@@ -15,7 +15,11 @@
 - :mod:`.tf_setup`: TensorFlow's threads, seeds, determinism and device for one process;
 - :mod:`.run`: :func:`run_trial` (load, scale, build, train or resume, evaluate, write) and
   :func:`run_bundle`;
-- :mod:`.saved_model`: a finished trial as a predictor (its model.keras and scaler).
+- :mod:`.saved_model`: a finished trial as a predictor (its model.keras and scaler);
+- :mod:`.command` (with :mod:`.command_io`, :mod:`.command_line`, :mod:`.command_process`): a
+  trial whose model runs out of process (a training command, an IMPROVE-style script, a CANDLE
+  benchmark module through the standalone :mod:`.candle_benchmark_runner`), under the contract
+  of docs/plugins.md; it never imports TensorFlow.
 
 This and :mod:`candle_lib.models` are the only places that import TensorFlow, and only when a
 trial trains or a saved model loads: importing this package does not. The names of the modules
