@@ -9,6 +9,7 @@ hyperparameters a parameter file resolves to.
     candle status results/ --config config.yaml      # progress of a running study
     candle serve results/ --config config.yaml       # the same as a live web page
     candle retry-failed results/ [--dry-run]         # failed trials aside: the next run re-runs them
+    candle devices [--json]                          # TensorFlow's build, its GPUs, their mixed precision
 
 Hyperparameters come from the defaults, overridden by a config's ``model:`` section (``candle
 params --config``, which also brings the hyperparameters its model declares), by ``--params`` (a
@@ -154,7 +155,28 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("results", metavar="RESULTS", help="the study's results folder, e.g. results")
     retry.add_argument("--dry-run", action="store_true", help="list what would be moved, move nothing")
     retry.set_defaults(run=retry_failed_command)
+
+    devices = commands.add_parser(
+        "devices",
+        help="print the TensorFlow build, the GPUs it sees and the mixed precision each supports",
+        description="Print the TensorFlow version and build (cpu, cuda or rocm) with its CUDA and cuDNN versions, the GPUs "
+        "this TensorFlow sees (after CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES) with their compute capability and what "
+        "mixed_precision: auto picks on each, and the variables that bind GPUs. Run it where the trials run (e.g. in a "
+        "job on a GPU node) to check that their TensorFlow can use the GPUs.",
+    )
+    devices.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    devices.set_defaults(run=devices_command)
     return parser
+
+
+def devices_command(args) -> int:
+    import os
+
+    from candle_lib.hpc.devices import devices_report, report_lines, tensorflow_build, visible_gpus
+
+    report = devices_report(tensorflow_build(), visible_gpus(), os.environ)
+    print(json.dumps(report, indent=2) if args.json else "\n".join(report_lines(report)), flush=True)
+    return 0
 
 
 def plan_command(args) -> int:

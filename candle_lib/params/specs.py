@@ -146,7 +146,14 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         False,
         "XLA-compile the training step (seeded, but not bit-reproducible: XLA needs op determinism off)",
     ),
-    ParamSpec("mixed_precision", "bool", False, "float16 compute on GPUs (ignored on CPU)"),
+    ParamSpec(
+        "mixed_precision",
+        "literal",
+        False,
+        "mixed precision compute: auto = bfloat16 on A100/H100/MI250X-class GPUs, float16 on V100/T4, none on CPU; "
+        "float16 or bfloat16 as asked; true = float16 on a GPU (none on CPU); false or off = none",
+        choices=(False, True, "auto", "float16", "bfloat16", "off"),
+    ),
     ParamSpec(
         "strategy",
         "str",
@@ -216,6 +223,9 @@ def task_kind(params: dict) -> str:
 
 
 def _coerce(spec: ParamSpec, value, where: str):
+    if spec.name == "mixed_precision" and spec.source == BUILTIN:
+        return _mixed_precision(spec, value, where)
+
     def fail():
         hint = ""
         if spec.type in ("float", "int") and isinstance(value, str):
@@ -275,6 +285,16 @@ def _coerce(spec: ParamSpec, value, where: str):
             raise CandleInputError(
                 f"{value!r} is outside [{low}, {'inf' if high is None else high}] ({spec.help})", where=where
             )
+    return value
+
+
+def _mixed_precision(spec: ParamSpec, value, where: str):
+    """true/false as before (false keeps the ids of existing trials); off is false; auto,
+    float16, bfloat16 as they are."""
+    if value == "off":
+        return False
+    if not any(value == choice and isinstance(value, bool) == isinstance(choice, bool) for choice in spec.choices):
+        raise CandleInputError(f"{value!r} is not one of {[*spec.choices]} ({spec.help})", where=where)
     return value
 
 

@@ -148,12 +148,14 @@ class TrialRun:
             raise CandleInputError(
                 f"the role starts from trial {self.role['init']}: give its model.keras", where="role.init"
             )
-        self.device = configure_tensorflow(
+        self.setup = configure_tensorflow(
             threads,
             self.params["rng_seed"],
             mixed_precision=self.params["mixed_precision"],
             deterministic=not self.params["jit_compile"],
+            log=log,
         )
+        self.device = self.setup.device
         self.feed = make_feed(dataset_dir, self.params, self.role)
         self.task = task_for(self.params, self.feed.classes, self.feed.encoding, self.feed.n_features)
         self.validate_during_training = self.role["eval"] != "test"  # the test split is seen once, at the end
@@ -292,6 +294,8 @@ class TrialRun:
             "n_train": int(len(feed.train_rows)),
             "n_eval": int(len(feed.eval_rows)),
             "device": self.device,
+            "tensorflow": self.setup.tensorflow,
+            "precision": self.setup.precision,
             "replicas": self.replicas,
             "threads": self.threads,
         }

@@ -4,15 +4,35 @@ mixed precision."""
 from __future__ import annotations
 
 import os
+import sys
+from dataclasses import dataclass
 
 LOGICAL_CPUS_ENV = "CANDLE_LOGICAL_CPUS"  # split the CPU into N logical devices (tests of 'mirrored')
 
 
-def configure_tensorflow(threads: int, seed: int, *, mixed_precision: bool = False, deterministic: bool = True) -> str:
+@dataclass(frozen=True)
+class TrialDevice:
+    """What a trial runs on: ``device`` ('cpu' or 'gpu:N', the node's device number), the Keras
+    ``precision`` policy, and the ``tensorflow`` build {version, build}."""
+
+    device: str
+    precision: str
+    tensorflow: dict
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def configure_tensorflow(
+    threads: int, seed: int, *, mixed_precision=False, deterministic: bool = True, log=_stderr
+) -> TrialDevice:
     """Limit TF to the job's cores (so parallel trials on one node do not oversubscribe it),
     seed every generator, make ops deterministic (Keras turns XLA off under op determinism, so an
-    XLA trial passes ``deterministic=False``: seeded, but not bit-reproducible), turn on float16
-    compute when asked and a GPU is present; return the device used ('cpu' or 'gpu:N')."""
+    XLA trial passes ``deterministic=False``: seeded, but not bit-reproducible), check that a GPU
+    the placement bound is visible (:func:`candle_lib.hpc.devices.require_visible_gpu`), set the
+    mixed precision policy the ``mixed_precision`` setting gives on the visible GPUs
+    (:func:`candle_lib.hpc.devices.mixed_precision_policy`); return what the trial runs on."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
@@ -34,10 +54,13 @@ def configure_tensorflow(threads: int, seed: int, *, mixed_precision: bool = Fal
         from tensorflow.python.framework import config as framework_config
 
         framework_config.disable_op_determinism()
-    gpus = tf.config.list_physical_devices("GPU")
-    keras.mixed_precision.set_global_policy("mixed_float16" if mixed_precision and gpus else "float32")
-    if not gpus:
-        return "cpu"
+    from candle_lib.hpc.devices import mixed_precision_policy, require_visible_gpu, tensorflow_build, visible_gpus
     from candle_lib.hpc.gpu_slots import physical_device
+    from candle_lib.hpc.placement import bound_gpu
 
-    return f"gpu:{physical_device(int(gpus[0].name.rsplit(':', 1)[-1]))}"
+    build, gpus = tensorflow_build(), visible_gpus()
+    require_visible_gpu(bound_gpu(), len(gpus), build, log)
+    precision = mixed_precision_policy(mixed_precision, gpus)
+    keras.mixed_precision.set_global_policy(precision)
+    device = f"gpu:{physical_device(gpus[0]['index'])}" if gpus else "cpu"
+    return TrialDevice(device, precision, {"version": build["version"], "build": build["build"]})

@@ -130,7 +130,7 @@ def test_argparse_errors_exit_2(capsys):
 def test_every_option_has_help():
     parser = cli.build_parser()
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(subparsers.choices) == {"trial", "params", "plan", "status", "serve", "retry-failed"}
+    assert set(subparsers.choices) == {"trial", "params", "plan", "status", "serve", "retry-failed", "devices"}
     for name, sub in subparsers.choices.items():
         for action in sub._actions:
             assert action.help, f"{name} {action.option_strings} has no help"
