@@ -29,7 +29,7 @@ def error_of(config: dict) -> str:
 # --------------------------------------------------------------------------- valid configs
 
 # the placement defaults every resources section gets (GPU binding, node-local staging)
-PLACEMENT_DEFAULTS = {"gpus_per_trial": 1, "gpu_lock_dir": None, "local_storage": None}
+PLACEMENT_DEFAULTS = {"gpus_per_trial": 1, "gpu_fallback": "error", "gpu_lock_dir": None, "local_storage": None}
 
 
 def test_repo_config_is_valid():
