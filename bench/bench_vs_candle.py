@@ -239,13 +239,18 @@ VARIANTS = (  # (label, switches of the trial probe, --set of the trial)
 
 
 def profile_memory(args, data: dict, workdir: Path) -> None:
-    runs = {"candle_nt3 stand-in": run_kind("candle_nt3", args, data, workdir / "profile-candle", profile=True)}
+    """Each side once with the stage probe, then the trial with pieces switched off (VARIANTS)."""
+    runs = {}
+
+    def show(label: str, figures: dict) -> None:
+        runs[label] = figures
+        print(f"\n{label}: peak {figures['peak']:,.0f} MiB (ru_maxrss), wall {figures['wall']:.1f} s", flush=True)
+        print("\n".join(stage_table(figures["stages"])), flush=True)
+
+    show("candle_nt3 stand-in", run_kind("candle_nt3", args, data, workdir / "profile-candle", profile=True))
     for index, (label, probe_args, sets) in enumerate(VARIANTS):
         out = workdir / f"profile-{index}"
-        runs[label] = run_kind("candle_trial", args, data, out, probe_args=probe_args, sets=sets, profile=True)
-    for label, figures in runs.items():
-        print(f"\n{label}: peak {figures['peak']:,.0f} MiB (ru_maxrss), wall {figures['wall']:.1f} s")
-        print("\n".join(stage_table(figures["stages"])))
+        show(label, run_kind("candle_trial", args, data, out, probe_args=probe_args, sets=sets, profile=True))
     full = runs["trial, as it runs"]["peak"]
     print("\npeak memory by variant (MiB); saved = the full trial's peak - the variant's")
     for label, figures in runs.items():
