@@ -42,7 +42,9 @@ CHECKPOINT_DIR = "checkpoint"
 
 
 EVAL_BATCH_ROWS = 256
-EVAL_BATCH_BYTES = 4 * 2**20  # a prefetched evaluation batch is held a few times over
+# the widest tensor of an evaluation batch (its inputs, or a layer's outputs: a conv layer's are
+# filters x positions per row) is held a few times over during the forward pass
+EVAL_BATCH_BYTES = 4 * 2**20
 
 
 def _log_to_stderr(message: str) -> None:
@@ -108,12 +110,32 @@ def _log_quietly(log, message: str) -> None:
         pass
 
 
-def evaluation_batch_size(batch_size: int, n_inputs: int) -> int:
-    """Rows per validation/prediction batch: up to EVAL_BATCH_ROWS, as long as a batch of float32
-    inputs stays within EVAL_BATCH_BYTES (wide data get smaller batches), never below the
-    training batch size."""
-    fitting = EVAL_BATCH_BYTES // max(1, 4 * n_inputs)
+def evaluation_batch_size(batch_size: int, n_values: int) -> int:
+    """Rows per validation/prediction batch: up to EVAL_BATCH_ROWS, as long as a batch of the
+    widest float32 tensor, ``n_values`` per row (:func:`widest_row`), stays within
+    EVAL_BATCH_BYTES (wide data and wide layers get smaller batches), never below the training
+    batch size."""
+    fitting = EVAL_BATCH_BYTES // max(1, 4 * n_values)
     return max(batch_size, min(EVAL_BATCH_ROWS, fitting))
+
+
+def widest_row(model, n_inputs: int) -> int:
+    """Values per row of the widest tensor of ``model``'s forward pass: its ``n_inputs`` or the
+    output of one of its layers (NT3's first Conv1D: filters x positions, 128 x 5,981 on 6,000
+    features). Layers whose output shape is not known (a subclassed model's) are passed over."""
+    import keras
+
+    widest = n_inputs
+    for layer in model.layers:
+        try:
+            outputs = keras.tree.flatten(layer.output)
+        except (AttributeError, ValueError):  # never called on a symbolic input
+            continue
+        for tensor in outputs:
+            tail = tuple(tensor.shape[1:])
+            if all(isinstance(size, int) for size in tail):
+                widest = max(widest, int(np.prod(tail, dtype=np.int64)))
+    return widest
 
 
 def _optimizer(name: str, learning_rate: float):
@@ -189,6 +211,7 @@ class TrialRun:
             if not optimizer.built:  # its variables exist before a checkpoint restores them
                 optimizer.build(model.trainable_variables)
         self.model, self.optimizer = model, optimizer
+        self.eval_batch = evaluation_batch_size(self.params["batch_size"], widest_row(model, self.feed.input_width()))
 
     def resume(self, monitor, tracker) -> int:
         """The epoch training starts at: that of a checkpoint of this same trial (its weights,
