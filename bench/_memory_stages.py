@@ -84,10 +84,14 @@ class StageProbe:
 
 
 def stage_table(stages: list[dict]) -> list[str]:
-    """Lines of a table: each stage's memory when it began, its peak, and the peak's anonymous part (MiB)."""
+    """Lines of a table: each stage's memory when it began, its peak, the peak's anonymous part
+    (MiB) and how long the stage ran (until the next mark)."""
     lines = [
-        f"    {'stage (memory when it began, most while it ran)':46s} {'start':>7s} {'peak':>7s} {'anon':>7s}  (MiB)"
+        f"    {'stage (memory when it began, most while it ran)':46s} {'start':>7s} {'peak':>7s} {'anon':>7s} {'secs':>6s}"
     ]
-    for stage in stages:
-        lines.append(f"    {stage['stage']:46s} {stage['start']:7.0f} {stage['peak']:7.0f} {stage['peak_anon']:7.0f}")
+    for stage, following in zip(stages, [*stages[1:], None]):
+        seconds = f"{following['at'] - stage['at']:6.1f}" if following else ""
+        lines.append(
+            f"    {stage['stage']:46s} {stage['start']:7.0f} {stage['peak']:7.0f} {stage['peak_anon']:7.0f} {seconds}"
+        )
     return lines
