@@ -42,6 +42,9 @@ def tiny(workdir: Path) -> Path:
     config = tiny_config()
     config["model"]["epochs"] = 2
     config["resources"]["trial_mem_mb"] = 500
+    # the test cluster declares a GPU gres (so the launcher binds CUDA_VISIBLE_DEVICES) on a
+    # machine without a GPU: train on the CPU on purpose, as a real CPU fallback would
+    config["resources"]["gpu_fallback"] = "cpu"
     return write_config(workdir / "config.yaml", config)
 
 
@@ -105,9 +108,11 @@ def test_submit_mode_runs_the_workflow_through_sbatch(cluster, tmp_path):
     jobs = re.findall(r"JobId=(\d+) .*?JobState=(\w+)", completed)
     # the 4 data rules ran as one group submission (profile `groups:`): 1 + 2 trials + aggregate + final
     assert len(jobs) >= 5 and {state for _, state in jobs} == {"COMPLETED"}
-    # GPU per rule: each training job asked SLURM for one GPU and got it bound
+    # GPU per rule: each training job asked SLURM for one GPU and got it bound; the CPU build of
+    # TensorFlow cannot use it, which the trial says before training on the CPU as allowed
     for trial in trials:
         assert bound_devices(trial / "trial.log") in (["0"], ["1"])
+        assert "training on the CPU, as resources.gpu_fallback: cpu allows" in (trial / "trial.log").read_text()
 
 
 def test_allocation_mode_runs_the_workflow_inside_one_sbatch_job(cluster, tmp_path):
