@@ -9,6 +9,7 @@ class CandleInputError(ValueError):
     """
 
     def __init__(self, message: str, *, source: str | None = None, where: str | None = None):
+        self.message = message  # without the source and where prefix
         self.source = source
         self.where = where
         parts = []

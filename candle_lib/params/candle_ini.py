@@ -366,17 +366,12 @@ def parse_literal(text: str) -> Any:
     raise ValueError(f"{text!r} is neither a Python literal (number, 'text', [list], True/False/None) nor a bare word")
 
 
-def _value_message(exc: CandleInputError) -> str:
-    """The message of a coerce_value error without its ``where:`` prefix."""
-    return str(exc)[len(exc.where) + 2 :] if exc.where else str(exc)
-
-
 def _checked(specs: ParamSpecs, name: str, value, *, key: str, where: str | None, source: str):
     try:
         return coerce_value(specs.by_name[name], value, name)
     except CandleInputError as exc:
         shown = key if key == name else f"{key} (as {name})"
-        raise CandleInputError(f"{shown}: {_value_message(exc)}", source=source, where=where) from None
+        raise CandleInputError(f"{shown}: {exc.message}", source=source, where=where) from None
 
 
 def _unknown_key_message(key: str, specs: ParamSpecs) -> str:

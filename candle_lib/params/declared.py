@@ -92,8 +92,7 @@ def _declared_spec(name, entry, *, source: str, where: str) -> ParamSpec:
     try:
         default = coerce_value(spec, entry["default"], f"{at}.default")
     except CandleInputError as exc:
-        message = str(exc).removeprefix(f"{exc.where}: ")
-        raise CandleInputError(f"the declared default is wrong: {message}", where=exc.where) from None
+        raise CandleInputError(f"the declared default is wrong: {exc.message}", where=exc.where) from None
     return ParamSpec(**{**spec.__dict__, "default": default})
 
 

@@ -222,7 +222,8 @@ def task_kind(params: dict) -> str:
     return "classification"
 
 
-def _coerce(spec: ParamSpec, value, where: str):
+def coerce_value(spec: ParamSpec, value, where: str):
+    """``value`` as ``spec`` declares it (type, choices, range), or a CandleInputError at ``where``."""
     if spec.name == "mixed_precision" and spec.source == BUILTIN:
         return _mixed_precision(spec, value, where)
 
@@ -308,11 +309,6 @@ def _check_model_name(value: str, where: str) -> None:
     )
 
 
-def coerce_value(spec: ParamSpec, value, where: str):
-    """``value`` as ``spec`` declares it (type, choices, range), or a CandleInputError at ``where``."""
-    return _coerce(spec, value, where)
-
-
 class ParamSpecs:
     """A set of hyperparameters: the built-in ones (:data:`PARAM_SPECS`) and those a model of the
     user's declares (:mod:`candle_lib.params.declared`)."""
@@ -334,9 +330,6 @@ class ParamSpecs:
     def declared(self) -> tuple[ParamSpec, ...]:
         """The hyperparameters a model of the user's adds."""
         return tuple(spec for spec in self.specs if spec.source != BUILTIN)
-
-    def names(self) -> list[str]:
-        return sorted(self.by_name)
 
     def with_declared(self, extra: Iterable[ParamSpec]) -> ParamSpecs:
         """These specs and ``extra``; an extra spec replaces a built-in one of its name (a
@@ -365,17 +358,13 @@ class ParamSpecs:
                 spec = self.by_name.get(name)
                 if spec is None:
                     raise self.unknown(f"{where}.{name}")
-                resolved[name] = _coerce(spec, value, f"{where}.{name}")
+                resolved[name] = coerce_value(spec, value, f"{where}.{name}")
         for spec in self.specs:
-            if spec.optional and name_is_default(resolved, spec):
+            if spec.optional and resolved.get(spec.name, spec.default) == spec.default:
                 resolved.pop(spec.name, None)
         _check_head(resolved, where)
         _check_form(resolved, where)
         return resolved
-
-
-def name_is_default(resolved: dict, spec: ParamSpec) -> bool:
-    return spec.name not in resolved or resolved[spec.name] == spec.default
 
 
 BUILTIN_SPECS = ParamSpecs(PARAM_SPECS)
