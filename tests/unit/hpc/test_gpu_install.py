@@ -247,3 +247,20 @@ def test_the_gpu_check_table_gives_samples_per_second_and_ratios(tmp_path):
         "trial",
         "alone",
     ]
+
+
+@pytest.mark.parametrize(
+    "site, way",
+    [
+        ("perlmutter", ("make venv TF=cuda", "resources.tensorflow: cuda")),
+        ("polaris", ("make venv TF=cuda", "resources.tensorflow: cuda")),
+        ("frontier", ("ROCm", "resources.envmodules", "--sdm env-modules")),
+        ("summit", ("ppc64le", "resources.envmodules", "--sdm env-modules")),
+    ],
+)
+def test_each_site_profile_says_at_its_top_which_tensorflow_it_uses(site, way):
+    for profile in (REPO / "profiles" / site / "config.yaml", REPO / "profiles" / site / "allocation" / "config.yaml"):
+        lines = profile.read_text().splitlines()
+        header = " ".join(line[1:].strip() for line in lines[: next(i for i, x in enumerate(lines) if x[:1] != "#")])
+        for words in way:
+            assert words in header, f"{profile.relative_to(REPO)}: its header does not say {words!r}"
