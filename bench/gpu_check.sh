@@ -20,7 +20,9 @@
 #   bench/gpu_check.sh
 #   EPOCHS=3 VENV=/scratch/$USER/venv-cuda bench/gpu_check.sh
 set -euo pipefail
-cd "${BASH_SOURCE[0]%/*}/.."
+here=${BASH_SOURCE[0]%/*}
+[[ $here != "${BASH_SOURCE[0]}" ]] || here=. # started as "bash gpu_check.sh" from bench/
+cd "$here/.."
 
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
     echo "gpu_check: no NVIDIA GPU here (nvidia-smi absent or failing): skipping the GPU parts (install, trials, table)"
