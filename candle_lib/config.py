@@ -154,7 +154,19 @@ def validate_config(config: dict, schema_path=None) -> dict:
     check_hpo(checked)
     check_metrics(checked)
     check_input_width(checked)
+    check_workers(checked)
     return checked
+
+
+def check_workers(config: dict) -> None:
+    """A multi-worker trial needs a job of its own: a bundle trains its trials in one process."""
+    workers, bundle = config["resources"]["workers_per_trial"], config["hpo"].get("trials_per_job", 1)
+    if workers > 1 and bundle > 1:
+        raise CandleInputError(
+            f"config key 'resources.workers_per_trial': {workers} workers per trial cannot train in a bundle "
+            f"(hpo.trials_per_job: {bundle} trains its trials one after another in one process); "
+            "set hpo.trials_per_job: 1"
+        )
 
 
 class _StrictLoader(yaml.SafeLoader):

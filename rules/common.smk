@@ -15,6 +15,7 @@ from candle_lib.data.prepared import PREPARED_FILES, preparation_options
 from candle_lib.data.sources import ingest_options
 from candle_lib.data.config_checks import SOURCE_FILES
 from candle_lib.errors import CandleInputError
+from candle_lib.hpc.workers import job_tasks, job_threads, mpi_resource, workers_of
 from candle_lib.search.plots import plot_file_name
 from candle_lib.study import TRIAL_FILES, StudyPlan
 from candle_lib.tda.options import GROUP_ANALYSES
@@ -405,3 +406,28 @@ def get_infer_predictions(wildcards):
         if name != "final":
             trial_spec_of(name)
     return rules.predict_samples.output[0]
+
+
+# A trial of strategy multi_worker trains over resources.workers_per_trial workers
+# (candle_lib.hpc.workers, docs/clusters.md): its job asks for the threads, memory and GPUs of all
+# of them; with a launcher (srun, mpiexec, jsrun) each worker is a task of the job (tasks,
+# and the `mpi` resource, so that the SLURM job step runs the job's own launcher).
+def trial_workers(wildcards):
+    return workers_of(trial_spec_of(wildcards.trial_id), config["resources"])
+
+
+def final_workers(wildcards):
+    """The final retraining's workers: the search's may be multi_worker (set, or searched)."""
+    multi = (
+        "strategy" in STUDY.searched_keys()
+        or config["model"].get("strategy") == "multi_worker"
+    )
+    return config["resources"]["workers_per_trial"] if multi else 1
+
+
+def job_memory(workers):
+    return lambda wildcards: config["resources"]["trial_mem_mb"] * workers(wildcards)
+
+
+def job_gpus(workers):
+    return lambda wildcards: KERAS_GPUS * workers(wildcards)

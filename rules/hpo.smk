@@ -57,12 +57,16 @@ rule train_final:
         "results/benchmarks/hpo_final.tsv"
     retries: 1
     conda:
-        "../envs/train.yaml"
-    threads: config["resources"]["trial_threads"]
+        TRAINING_ENV
+    envmodules:
+        *config["resources"]["envmodules"],
+    threads: lambda wildcards: job_threads(config["resources"], final_workers(wildcards))
     resources:
-        mem_mb=config["resources"]["trial_mem_mb"],
-        gpus=KERAS_GPUS,
-        gpu=KERAS_GPUS,
+        **TRAINING_MPI,
+        mem_mb=job_memory(final_workers),
+        gpus=job_gpus(final_workers),
+        gpu=job_gpus(final_workers),
+        tasks=lambda wildcards: job_tasks(config["resources"], final_workers(wildcards)),
     script:
         "../scripts/train_final.py"
 

@@ -35,7 +35,9 @@ rule predict_samples:
     benchmark:
         "results/benchmarks/infer.tsv"
     conda:
-        "../envs/train.yaml"
+        TRAINING_ENV
+    envmodules:
+        *config["resources"]["envmodules"],
     threads: config["resources"]["trial_threads"]
     resources:
         mem_mb=config["resources"]["trial_mem_mb"],

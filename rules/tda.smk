@@ -99,7 +99,9 @@ rule tda_representation:
     log:
         "results/logs/tda/representation.log",
     conda:
-        "../envs/train.yaml"
+        TRAINING_ENV
+    envmodules:
+        *config["resources"]["envmodules"],
     resources:
         gpus=KERAS_GPUS,
         gpu=KERAS_GPUS,

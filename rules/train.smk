@@ -18,6 +18,10 @@ if _GPU_LIMIT is not None:
     KERAS_GPUS = min(KERAS_GPUS, _GPU_LIMIT)
 
 
+TRAINING_MPI = mpi_resource(config["resources"])
+TRAINING_ENV = f"../envs/train{'-cuda' if config['resources']['tensorflow'] == 'cuda' else ''}.yaml"
+
+
 rule train_trial:
     input:
         unpack(get_trial_inputs),
@@ -32,12 +36,16 @@ rule train_trial:
         "results/benchmarks/trials/{trial_id}.tsv"
     retries: 1
     conda:
-        "../envs/train.yaml"
-    threads: config["resources"]["trial_threads"]
+        TRAINING_ENV
+    envmodules:
+        *config["resources"]["envmodules"],
+    threads: lambda wildcards: job_threads(config["resources"], trial_workers(wildcards))
     resources:
-        mem_mb=config["resources"]["trial_mem_mb"],
-        gpus=KERAS_GPUS,
-        gpu=KERAS_GPUS,
+        **TRAINING_MPI,
+        mem_mb=job_memory(trial_workers),
+        gpus=job_gpus(trial_workers),
+        gpu=job_gpus(trial_workers),
+        tasks=lambda wildcards: job_tasks(config["resources"], trial_workers(wildcards)),
     params:
         spec=lambda wildcards: trial_spec_of(wildcards.trial_id),
     script:
@@ -58,7 +66,9 @@ if TRIALS_PER_JOB > 1:
             "results/benchmarks/bundles/{bundle}.tsv"
         retries: 1
         conda:
-            "../envs/train.yaml"
+            TRAINING_ENV
+        envmodules:
+            *config["resources"]["envmodules"],
         threads: config["resources"]["trial_threads"]
         resources:
             mem_mb=config["resources"]["trial_mem_mb"],

@@ -16,7 +16,9 @@ if UQ is not None and UQ.mc_trial:
         log:
             "results/logs/uq_mc_dropout.log",
         conda:
-            "../envs/train.yaml"
+            TRAINING_ENV
+        envmodules:
+            *config["resources"]["envmodules"],
         threads: config["resources"]["trial_threads"]
         resources:
             mem_mb=config["resources"]["trial_mem_mb"],

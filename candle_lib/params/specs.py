@@ -158,8 +158,9 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
         "strategy",
         "str",
         "default",
-        "mirrored = data-parallel over all visible GPUs of the node",
-        ("default", "mirrored"),
+        "mirrored = data-parallel over all visible GPUs of the node; multi_worker = data-parallel over "
+        "resources.workers_per_trial worker processes, on one node or many (docs/clusters.md)",
+        ("default", "mirrored", "multi_worker"),
     ),
     # models run out of process (absent from a trial's params unless set)
     ParamSpec(

@@ -141,8 +141,8 @@ class ExpressionFeed(Feed):
     def training(self, weights, **schedule):
         return training_dataset(self.x_train, self.y_train, weights, **schedule)
 
-    def evaluation(self, batch_size: int):
-        return eval_dataset(self.x_eval, self.y_eval, batch_size=batch_size)
+    def evaluation(self, batch_size: int, share=None):
+        return eval_dataset(self.x_eval, self.y_eval, batch_size=batch_size, share=share)
 
     def prediction(self, batch_size: int):
         return eval_dataset(self.x_pred, None, batch_size=batch_size)
@@ -211,8 +211,8 @@ class DrugResponseFeed(Feed):
     def training(self, weights, **schedule):
         return joined_training_dataset(self.train_inputs, self.y_train, weights, **schedule)
 
-    def evaluation(self, batch_size: int):
-        return joined_eval_dataset(self.eval_inputs, self.y_eval, batch_size=batch_size)
+    def evaluation(self, batch_size: int, share=None):
+        return joined_eval_dataset(self.eval_inputs, self.y_eval, batch_size=batch_size, share=share)
 
     def prediction(self, batch_size: int):
         return joined_eval_dataset(self.predict_inputs, self.y_predict, batch_size=batch_size).map(lambda x, y: x)

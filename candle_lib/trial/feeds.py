@@ -31,6 +31,42 @@ def batch_positions(n: int, *, batch_size: int, seed: int, start_epoch: int, epo
     return tf.data.Dataset.range(start_epoch, epochs).flat_map(one_epoch)
 
 
+def worker_share(idx, share):
+    """Worker ``share = (index, count)``'s part of a global batch of positions ``idx``: its
+    contiguous ``len(idx) * index // count`` to ``len(idx) * (index + 1) // count`` (sizes differ
+    by at most one row; a worker may get none of a last batch smaller than ``count``), and the
+    factor ``count * share / len(idx)`` on the loss of each of its rows. Keras averages a loss over
+    the worker's rows and divides it by the number of workers before the gradients are summed
+    across them; the factor makes that sum the mean gradient of the whole global batch, as one
+    worker would compute it, even when the rows do not split evenly (it is 1 when they do)."""
+    import tensorflow as tf
+
+    index, count = share
+    size = tf.shape(idx, out_type=tf.int64)[0]
+    low, high = size * index // count, size * (index + 1) // count
+    factor = tf.cast(count * (high - low), tf.float32) / tf.cast(tf.maximum(size, 1), tf.float32)
+    return idx[low:high], factor
+
+
+def _sharded(positions, share, gather):
+    """``positions`` batches mapped to ``gather(rows, factor)`` of this worker's share, or of
+    every row with factor None when ``share`` is None (one process trains alone)."""
+    if share is None:
+        return positions.map(lambda idx: gather(idx, None))
+    return positions.map(lambda idx: gather(*worker_share(idx, share)))
+
+
+def _weighted(rows, factor, w_t):
+    """Per-row loss weights of ``rows``: the class weights ``w_t`` and the worker's factor;
+    None when there are neither (Keras then skips weighting altogether)."""
+    import tensorflow as tf
+
+    if factor is None:
+        return None if w_t is None else tf.gather(w_t, rows)
+    ones = tf.fill(tf.shape(rows), factor)
+    return ones if w_t is None else tf.gather(w_t, rows) * factor
+
+
 def row_gather(values: np.ndarray):
     """A TensorFlow function ``idx -> values[idx]`` that reads the NumPy array where it is.
 
@@ -49,30 +85,37 @@ def row_gather(values: np.ndarray):
     return gather
 
 
-def training_dataset(x, y, weights, *, batch_size: int, seed: int, start_epoch: int, epochs: int):
+def training_dataset(x, y, weights, *, batch_size: int, seed: int, start_epoch: int, epochs: int, share=None):
     """(x, y, sample_weight) batches of rows of x for epochs start_epoch..epochs-1; (x, y) when
-    ``weights`` is None."""
+    ``weights`` is None and one process trains alone. ``share``: (worker, workers) of a trial
+    trained over several workers, each reading only its share of every global batch
+    (:func:`worker_share`)."""
     import tensorflow as tf
 
     x_rows, y_t = row_gather(x), tf.constant(y)
+    w_t = None if weights is None else tf.constant(np.asarray(weights, dtype=np.float32))
     batches = batch_positions(int(x.shape[0]), batch_size=batch_size, seed=seed, start_epoch=start_epoch, epochs=epochs)
-    if weights is None:  # no per-row weights: Keras skips the weighting altogether
-        return batches.map(lambda idx: (x_rows(idx), tf.gather(y_t, idx))).prefetch(tf.data.AUTOTUNE)
-    w_t = tf.constant(np.asarray(weights, dtype=np.float32))
-    gathered = batches.map(lambda idx: (x_rows(idx), tf.gather(y_t, idx), tf.gather(w_t, idx)))
-    return gathered.prefetch(tf.data.AUTOTUNE)
+
+    def gather(rows, factor):
+        w = _weighted(rows, factor, w_t)
+        return (x_rows(rows), tf.gather(y_t, rows)) if w is None else (x_rows(rows), tf.gather(y_t, rows), w)
+
+    return _sharded(batches, share, gather).prefetch(tf.data.AUTOTUNE)
 
 
-def eval_dataset(x, y, *, batch_size: int):
-    """(x, y) batches of all rows of x in order, or x batches alone when y is None."""
+def eval_dataset(x, y, *, batch_size: int, share=None):
+    """(x, y) batches of all rows of x in order, or x batches alone when y is None; of this
+    worker's share of each batch when ``share`` is given."""
     import tensorflow as tf
 
     x_rows = row_gather(x)
     positions = tf.data.Dataset.range(int(x.shape[0])).batch(batch_size)
     if y is None:
-        return positions.map(x_rows).prefetch(tf.data.AUTOTUNE)
+        return _sharded(positions, share, lambda rows, factor: x_rows(rows)).prefetch(tf.data.AUTOTUNE)
     y_t = tf.constant(y)
-    return positions.map(lambda idx: (x_rows(idx), tf.gather(y_t, idx))).prefetch(tf.data.AUTOTUNE)
+    return _sharded(positions, share, lambda rows, factor: (x_rows(rows), tf.gather(y_t, rows))).prefetch(
+        tf.data.AUTOTUNE
+    )
 
 
 class JoinedInputs:
@@ -101,27 +144,31 @@ class JoinedInputs:
 
 
 def joined_training_dataset(
-    inputs: JoinedInputs, y, weights, *, batch_size: int, seed: int, start_epoch: int, epochs: int
+    inputs: JoinedInputs, y, weights, *, batch_size: int, seed: int, start_epoch: int, epochs: int, share=None
 ):
     import tensorflow as tf
 
     y_t = tf.constant(y)
+    w_t = None if weights is None else tf.constant(np.asarray(weights, dtype=np.float32))
     batches = batch_positions(len(inputs), batch_size=batch_size, seed=seed, start_epoch=start_epoch, epochs=epochs)
-    if weights is None:
-        return batches.map(lambda idx: (inputs.gather(idx), tf.gather(y_t, idx))).prefetch(tf.data.AUTOTUNE)
-    w_t = tf.constant(np.asarray(weights, dtype=np.float32))
-    return batches.map(lambda idx: (inputs.gather(idx), tf.gather(y_t, idx), tf.gather(w_t, idx))).prefetch(
-        tf.data.AUTOTUNE
-    )
+
+    def gather(rows, factor):
+        w = _weighted(rows, factor, w_t)
+        x = inputs.gather(rows)
+        return (x, tf.gather(y_t, rows)) if w is None else (x, tf.gather(y_t, rows), w)
+
+    return _sharded(batches, share, gather).prefetch(tf.data.AUTOTUNE)
 
 
-def joined_eval_dataset(inputs: JoinedInputs, y, *, batch_size: int):
+def joined_eval_dataset(inputs: JoinedInputs, y, *, batch_size: int, share=None):
     """(x, y) batches of every response in order (for validation and prediction)."""
     import tensorflow as tf
 
     y_t = tf.constant(y)
     positions = tf.data.Dataset.range(len(inputs)).batch(batch_size)
-    return positions.map(lambda idx: (inputs.gather(idx), tf.gather(y_t, idx))).prefetch(tf.data.AUTOTUNE)
+    return _sharded(positions, share, lambda rows, factor: (inputs.gather(rows), tf.gather(y_t, rows))).prefetch(
+        tf.data.AUTOTUNE
+    )
 
 
 def balanced_weights(codes: np.ndarray, n_classes: int) -> np.ndarray:

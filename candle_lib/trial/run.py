@@ -63,6 +63,11 @@ _MACHINE_TEXT = re.compile(
 )
 
 
+# TensorFlow's errors of a cluster whose peer is gone (a worker of a multi-worker trial killed,
+# or its node lost): the collectives of the others are aborted with one of them
+_PEER_ERRORS = ("UnavailableError", "DeadlineExceededError")
+
+
 def infrastructure_error(exc: BaseException) -> BaseException | None:
     """The error of the machine, not of the model, that ``exc`` is or was caused by, else None.
 
@@ -71,7 +76,8 @@ def infrastructure_error(exc: BaseException) -> BaseException | None:
     EDQUOT, EIO, EROFS, EMFILE, ESTALE, ENOTCONN, a vanished or unreadable file ...),
     :class:`MemoryError`, a process pool whose worker was killed (:class:`BrokenExecutor`), and a
     TensorFlow error whose text carries one of them (tf.data wraps an error of the function that
-    reads a batch into an ``UnknownError`` that keeps only its text). A NaN loss, a timeout and
+    reads a batch into an ``UnknownError`` that keeps only its text), and TensorFlow's error of a
+    lost peer (:data:`_PEER_ERRORS`: another worker of a multi-worker trial died). A NaN loss, a timeout and
     any other error of model code (a ValueError of a layer, a GPU out-of-memory error of a model
     too large for its device) are results, not infrastructure."""
     seen: set[int] = set()
@@ -83,7 +89,9 @@ def infrastructure_error(exc: BaseException) -> BaseException | None:
         seen.add(id(current))
         if isinstance(current, (OSError, MemoryError, BrokenExecutor)):
             return current
-        if type(current).__module__.startswith("tensorflow") and _MACHINE_TEXT.search(str(current)):
+        if type(current).__module__.startswith("tensorflow") and (
+            _MACHINE_TEXT.search(str(current)) or type(current).__name__ in _PEER_ERRORS
+        ):
             return current
         pending += [current.__context__, current.__cause__]
     return None
@@ -146,9 +154,14 @@ def _optimizer(name: str, learning_rate: float):
 
 
 def _strategy(params: dict):
-    """Data-parallel over all GPUs (or all logical CPUs when there is no GPU) for 'mirrored'."""
+    """Data-parallel over all GPUs (or all logical CPUs when there is no GPU) for 'mirrored'; over
+    the workers of TF_CONFIG for 'multi_worker' (:mod:`.multi_worker`)."""
     import tensorflow as tf
 
+    if params["strategy"] == "multi_worker":
+        from candle_lib.trial.multi_worker import multi_worker_strategy
+
+        return multi_worker_strategy()
     if params["strategy"] != "mirrored":
         return tf.distribute.get_strategy()
     gpus = tf.config.list_logical_devices("GPU")
@@ -158,13 +171,24 @@ def _strategy(params: dict):
 
 class TrialRun:
     """One trial, in the order it runs: load (on creation), :meth:`scale`, :meth:`build`,
-    :meth:`resume`, :meth:`train`, :meth:`predict`, :meth:`write`; see :func:`run_trial`."""
+    :meth:`resume`, :meth:`train`, :meth:`predict`, :meth:`write`; see :func:`run_trial`.
 
-    def __init__(self, dataset_dir, spec: dict, out_dir: Path, threads: int, log, init_model=None):
+    ``worker``: this process's place among the workers of a multi-worker trial (None: it trains
+    alone). Only the chief (rank 0) writes the trial directory; another worker writes its
+    scaler into ``out_dir`` (a scratch directory) and only reads the chief's checkpoint, in
+    ``checkpoint_dir``, to resume from the same epoch."""
+
+    def __init__(
+        self, dataset_dir, spec: dict, out_dir: Path, threads: int, log, init_model=None, *,
+        worker=None, checkpoint_dir: Path | None = None,
+    ):  # fmt: skip
         from candle_lib.trial.tf_setup import configure_tensorflow
 
         self.spec, self.params, self.role = spec, spec["params"], spec["role"]
         self.out_dir, self.threads, self.log = out_dir, threads, log
+        self.worker = worker
+        self.writes = worker is None or worker.is_chief
+        self.checkpoint_dir = checkpoint_dir or out_dir / CHECKPOINT_DIR
         self.init_model, self.model, self.optimizer = init_model, None, None
         if "init" in self.role and init_model is None:
             raise CandleInputError(
@@ -178,6 +202,7 @@ class TrialRun:
             log=log,
         )
         self.device = self.setup.device
+        self.strategy = _strategy(self.params)  # first: a multi-worker strategy sets up TensorFlow's cluster
         self.feed = make_feed(dataset_dir, self.params, self.role)
         self.task = task_for(self.params, self.feed.classes, self.feed.encoding, self.feed.n_features)
         self.validate_during_training = self.role["eval"] != "test"  # the test split is seen once, at the end
@@ -188,30 +213,46 @@ class TrialRun:
         """Inputs scaled by a scaler fitted on the training rows (saved as scaler.json), targets."""
         self.feed.scale(self.task, self.out_dir)
 
-    def build(self) -> None:
+    def compiled_model(self, log=None):
+        """The trial's model, built and compiled (a builder of the user's may compile it: then its
+        optimizer, loss and metrics are kept), its optimizer built."""
         from candle_lib.models import build_model
 
-        strategy = _strategy(self.params)
-        self.replicas = strategy.num_replicas_in_sync
-        with strategy.scope():
-            model = build_model(
-                self.params, self.feed.input_width(), self.task.n_outputs, output_activation=self.task.output_activation
+        model = build_model(
+            self.params, self.feed.input_width(), self.task.n_outputs, output_activation=self.task.output_activation
+        )
+        if model.compiled:
+            optimizer = model.optimizer
+            if log:
+                log(f"the model comes compiled: keeping its compile (optimizer {type(optimizer).__name__})")
+        else:
+            optimizer = _optimizer(self.params["optimizer"], self.params["learning_rate"])
+            model.compile(
+                optimizer=optimizer,
+                loss=self.task.loss,
+                metrics=self.task.keras_metrics,
+                jit_compile=self.params["jit_compile"],
             )
-            if model.compiled:  # a builder of the user's compiled it: its optimizer, loss and metrics are kept
-                optimizer = model.optimizer
-                self.log(f"the model comes compiled: keeping its compile (optimizer {type(optimizer).__name__})")
-            else:
-                optimizer = _optimizer(self.params["optimizer"], self.params["learning_rate"])
-                model.compile(
-                    optimizer=optimizer,
-                    loss=self.task.loss,
-                    metrics=self.task.keras_metrics,
-                    jit_compile=self.params["jit_compile"],
-                )
-            if not optimizer.built:  # its variables exist before a checkpoint restores them
-                optimizer.build(model.trainable_variables)
-        self.model, self.optimizer = model, optimizer
+        if not optimizer.built:  # its variables exist before a checkpoint restores them
+            optimizer.build(model.trainable_variables)
+        return model
+
+    def build(self) -> None:
+        self.replicas = self.strategy.num_replicas_in_sync
+        with self.strategy.scope():
+            model = self.compiled_model(self.log)
+        self.model, self.optimizer = model, model.optimizer
         self.eval_batch = evaluation_batch_size(self.params["batch_size"], widest_row(model, self.feed.input_width()))
+
+    def local_model(self):
+        """The trained model, for predicting and saving in this process alone: the model itself,
+        or, trained over several workers, a copy outside their strategy (predicting with theirs
+        would need every worker)."""
+        if self.worker is None:
+            return self.model
+        model = self.compiled_model()
+        model.set_weights(self.model.get_weights())
+        return model
 
     def resume(self, monitor, tracker) -> int:
         """The epoch training starts at: that of a checkpoint of this same trial (its weights,
@@ -219,11 +260,12 @@ class TrialRun:
         the role fine-tunes."""
         from candle_lib.trial.checkpoint import load_checkpoint, restore_checkpoint
 
-        ckpt_dir = self.out_dir / CHECKPOINT_DIR
+        ckpt_dir = self.checkpoint_dir
         state = load_checkpoint(ckpt_dir)
         if state is not None and state.get("fingerprint") != trial_id(self.spec):
             self.log("ignoring a checkpoint of another trial")
-            shutil.rmtree(ckpt_dir)
+            if self.writes:
+                shutil.rmtree(ckpt_dir, ignore_errors=True)
             state = None
         if state is None:
             if self.init_model is not None:
@@ -255,10 +297,12 @@ class TrialRun:
 
         params = self.params
         epochs, batch = params["epochs"], params["batch_size"]
-        if start_epoch < epochs:
-            checkpointer = Checkpointer(
-                self.out_dir / CHECKPOINT_DIR, params["checkpoint_every"], epochs, monitor, tracker, trial_id(self.spec)
-            )
+        every = params["checkpoint_every"] if self.writes else 0  # only the chief of several workers writes
+        if start_epoch < epochs and self.worker is not None:
+            checkpointer = Checkpointer(self.checkpoint_dir, every, epochs, monitor, tracker, trial_id(self.spec))
+            self.train_over_workers(monitor, tracker, checkpointer, start_epoch)
+        elif start_epoch < epochs:
+            checkpointer = Checkpointer(self.checkpoint_dir, every, epochs, monitor, tracker, trial_id(self.spec))
             self.model.fit(
                 self.feed.training(
                     self.sample_weights(),
@@ -278,6 +322,31 @@ class TrialRun:
         if params["early_stopping"] and tracker.best_weights is not None:
             self.model.set_weights(tracker.best_weights)
 
+    def train_over_workers(self, monitor, tracker, checkpointer, start_epoch: int) -> None:
+        """:meth:`train`'s fit, over the workers of a multi-worker trial, each reading its share."""
+        from candle_lib.trial.multi_worker import fit_over_workers
+
+        params, feed = self.params, self.feed
+        epochs, batch = params["epochs"], params["batch_size"]
+        weights = self.sample_weights()
+        fit_over_workers(
+            self.model,
+            self.strategy,
+            training=lambda share: feed.training(
+                weights, batch_size=batch, seed=params["rng_seed"], start_epoch=start_epoch, epochs=epochs, share=share
+            ),
+            validation=(lambda share: feed.evaluation(self.eval_batch, share=share))
+            if self.validate_during_training
+            else None,
+            epochs=epochs,
+            initial_epoch=start_epoch,
+            steps=steps_per_epoch(feed.n_train, batch),
+            eval_steps=steps_per_epoch(len(feed.eval_rows), self.eval_batch),
+            callbacks=[monitor, tracker, checkpointer],
+            monitor=monitor,
+            tracker=tracker,
+        )
+
     def sample_weights(self) -> np.ndarray | None:
         """Per-row weights of class_weight: balanced; None (all rows alike) otherwise."""
         if self.params["class_weight"] == "balanced" and isinstance(self.task, ClassificationTask):
@@ -285,9 +354,9 @@ class TrialRun:
             return balanced_weights(codes, len(self.feed.classes))
         return None
 
-    def predict(self) -> np.ndarray:
-        """The model's outputs for the predicted rows (eval rows first)."""
-        return np.asarray(self.model.predict(self.feed.prediction(self.eval_batch), verbose=0), dtype=np.float64)
+    def predict(self, model) -> np.ndarray:
+        """``model``'s outputs for the predicted rows (eval rows first)."""
+        return np.asarray(model.predict(self.feed.prediction(self.eval_batch), verbose=0), dtype=np.float64)
 
     @property
     def saves_model(self) -> bool:
@@ -320,6 +389,7 @@ class TrialRun:
             "tensorflow": self.setup.tensorflow,
             "precision": self.setup.precision,
             "replicas": self.replicas,
+            "workers": 1 if self.worker is None else self.worker.size,
             "threads": self.threads,
         }
         write_json(out_dir / "metrics.json", result)
@@ -327,7 +397,10 @@ class TrialRun:
         return result
 
 
-def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to_stderr, init_model=None) -> dict:
+def run_trial(
+    dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to_stderr, init_model=None,
+    worker=None, checkpoint_dir=None,
+) -> dict:  # fmt: skip
     """Train and evaluate one trial; write params.json, scaler.json, history.csv,
     predictions.parquet, model.keras (roles that save the model, see :mod:`.roles`) and, last,
     metrics.json into ``out_dir``. Returns the metrics dict. ``init_model``: the saved model
@@ -342,6 +415,12 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
     :class:`~candle_lib.errors.CandleInputError`; an error
     of the machine (:func:`infrastructure_error`) is raised as it is, after removing what would
     look finished (:data:`RESULT_FILES`): the checkpoint stays, for the retry.
+
+    ``worker`` (:class:`candle_lib.hpc.workers.Worker`): this process is one of the workers of a
+    multi-worker trial (:mod:`.multi_worker`). The chief writes ``out_dir`` as above; any other
+    worker is given a scratch ``out_dir`` and the chief's ``checkpoint_dir`` (read to resume
+    from the same epoch), trains with the others, and returns {"worker", "status",
+    "failure_reason"} without predicting or writing a result.
     """
     if model_form(spec["params"]["model"]) in COMMAND_MODELS:  # out of process, in any framework
         from candle_lib.trial.command import run_command_trial
@@ -354,7 +433,9 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "params.json", spec)
-    run = TrialRun(dataset_dir, spec, out_dir, threads, log, init_model=init_model)
+    run = TrialRun(
+        dataset_dir, spec, out_dir, threads, log, init_model=init_model, worker=worker, checkpoint_dir=checkpoint_dir
+    )
     feed = run.feed
     log(
         f"trial: {len(feed.train_rows)} training rows, {len(feed.eval_rows)} {feed.prefix} rows, {feed.n_features} features, device {run.device}"
@@ -373,12 +454,14 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
             run.build()
             start_epoch = run.resume(monitor, tracker)
             run.train(monitor, tracker, start_epoch)
-            outputs = run.predict()
             reason = monitor.stop_reason
-            if reason is None and not np.all(np.isfinite(outputs)):
-                reason = "predictions are not finite"
-            if reason is None and run.saves_model:
-                run.model.save(out_dir / "model.keras")
+            if run.writes:
+                model = run.local_model()
+                outputs = run.predict(model)
+                if reason is None and not np.all(np.isfinite(outputs)):
+                    reason = "predictions are not finite"
+                if reason is None and run.saves_model:
+                    model.save(out_dir / "model.keras")
         except Exception as exc:  # noqa: BLE001 -- a model error is a trial result, not a crash
             if infrastructure_error(exc) is not None or isinstance(exc, BuilderContractError):
                 raise  # the machine's error, or a builder that breaks its contract (bad input, every trial alike)
@@ -386,6 +469,8 @@ def run_trial(dataset_dir, spec: dict, out_dir, *, threads: int = 1, log=_log_to
             log(traceback.format_exc())
         if reason:
             log(f"trial failed: {reason}")
+        if not run.writes:  # a worker of the chief's: the chief writes the result
+            return {"worker": worker.rank, "status": "failed" if reason else "ok", "failure_reason": reason}
         result = run.write(outputs, reason, monitor, tracker, started)
     except BaseException as exc:  # the machine failed (or the job was stopped): no result
         discard_results(out_dir)

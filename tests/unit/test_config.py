@@ -28,8 +28,18 @@ def error_of(config: dict) -> str:
 
 # --------------------------------------------------------------------------- valid configs
 
-# the placement defaults every resources section gets (GPU binding, node-local staging)
-PLACEMENT_DEFAULTS = {"gpus_per_trial": 1, "gpu_fallback": "error", "gpu_lock_dir": None, "local_storage": None}
+# the placement defaults every resources section gets (GPU binding, node-local staging, the workers
+# of a multi-worker trial, the training environment's TensorFlow)
+PLACEMENT_DEFAULTS = {
+    "gpus_per_trial": 1,
+    "gpu_fallback": "error",
+    "gpu_lock_dir": None,
+    "local_storage": None,
+    "workers_per_trial": 1,
+    "worker_launcher": "local",
+    "tensorflow": "cpu",
+    "envmodules": [],
+}
 
 
 def test_repo_config_is_valid():
@@ -309,3 +319,13 @@ def test_python_tags_in_yaml_are_refused(tmp_path, monkeypatch):
     path.write_text("data: !!python/object/apply:os.system ['echo hi']\n")
     with pytest.raises(CandleInputError, match="tag.yaml"):
         load_config(path, SCHEMA)
+
+
+def test_a_multi_worker_trial_cannot_train_in_a_bundle():
+    config = default_config()
+    config["resources"]["workers_per_trial"] = 2
+    config["hpo"]["trials_per_job"] = 4
+    with pytest.raises(
+        CandleInputError, match=r"resources.workers_per_trial': 2 workers per trial cannot train in a bundle"
+    ):
+        validate_config(config, SCHEMA)

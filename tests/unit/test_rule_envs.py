@@ -37,6 +37,9 @@ DISTRIBUTIONS_OF = {
     "PIL": {"pillow"},
 }
 KERAS = {"keras", "tensorflow"}  # a rule whose code reaches these trains or predicts with Keras
+# conda envs named by a variable (rules/train.smk): its default, the CPU build (the CUDA env,
+# envs/train-cuda.yaml, differs only in the TensorFlow build: tests/unit/hpc/test_gpu_install.py)
+CONDA_NAMES = {"TRAINING_ENV": "../envs/train.yaml"}
 
 
 def normalise(distribution: str) -> str:
@@ -101,7 +104,9 @@ def workflow_rules(snakefile: Path = REPO / "Snakefile") -> list[Rule]:
             elif name == "script":
                 rule.script = (base / _string(call.args[0])).resolve()
             elif name == "conda":
-                rule.conda = (base / _string(call.args[0])).resolve()
+                env = call.args[0]
+                env_file = CONDA_NAMES[env.id] if isinstance(env, ast.Name) else _string(env)
+                rule.conda = (base / env_file).resolve()
             elif name == "resources":
                 rule.resources = {k.arg: ast.unparse(k.value) for k in call.keywords}
         rules.append(rule)
@@ -410,13 +415,17 @@ def test_scripts_are_named_after_their_rules():
 
 
 def test_every_keras_rule_declares_its_gpus_and_no_other_does():
-    """A rule whose code reaches Keras or TensorFlow asks for KERAS_GPUS (rules/train.smk), under
-    both names the executors read (gpus: Snakemake, PBS, allocation mode; gpu: SLURM)."""
+    """A rule whose code reaches Keras or TensorFlow asks for KERAS_GPUS (rules/train.smk), or
+    for those of all its workers (job_gpus, rules/common.smk: a trial's or the final training's),
+    under both names the executors read (gpus: Snakemake, PBS, allocation mode; gpu: SLURM)."""
+    keras_gpus = {"KERAS_GPUS", "job_gpus(trial_workers)", "job_gpus(final_workers)"}
     for rule in SCRIPT_RULES:
         keras = bool(KERAS & third_party_imports(rule.script).keys())
         gpus = {key: rule.resources.get(key) for key in ("gpus", "gpu")}
-        expected = {"gpus": "KERAS_GPUS", "gpu": "KERAS_GPUS"} if keras else {"gpus": None, "gpu": None}
-        assert gpus == expected, f"rule {rule.name} (reaches Keras: {keras}) declares {gpus}"
+        if keras:
+            assert gpus["gpus"] == gpus["gpu"] in keras_gpus, f"rule {rule.name} (reaches Keras) declares {gpus}"
+        else:
+            assert gpus == {"gpus": None, "gpu": None}, f"rule {rule.name} (reaches no Keras) declares {gpus}"
 
 
 def test_env_pins_are_the_locked_versions():
