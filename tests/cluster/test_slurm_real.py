@@ -151,3 +151,42 @@ def test_allocation_mode_runs_the_workflow_inside_one_sbatch_job(cluster, tmp_pa
     assert re.search(rf"JobId={job_id} .*JobState=COMPLETED", completed)
     for trial in trials:
         assert bound_devices(trial / "trial.log") in (["0"], ["1"])
+
+
+def test_a_two_task_trial_runs_through_the_slurm_plugin(cluster, tmp_path):
+    """strategy multi_worker over 2 workers in submit mode: the plugin submits the trial's job
+    with 2 tasks, and the job's own srun starts the workers as those tasks (ranks from SLURM's
+    variables); one trial, up to its search table."""
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    config = tiny_config()
+    config["model"] |= {"epochs": 2, "strategy": "multi_worker"}
+    config["hpo"]["space"] = {"learning_rate": [0.01]}
+    config["resources"] |= {
+        "trial_mem_mb": 500,
+        "gpus_per_trial": 0,
+        "workers_per_trial": 2,
+        "worker_launcher": "srun --kill-on-bad-exit=1 --ntasks={workers}",
+    }
+    profile = submit_profile(tmp_path / "profile")
+    result = cluster.run(
+        SNAKEMAKE,
+        "results/hpo/trials.tsv",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--profile",
+        str(profile),
+        "--configfile",
+        str(write_config(workdir / "config.yaml", config)),
+        "--directory",
+        str(workdir),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:] + cluster.logs()
+    (trial,) = (workdir / "results" / "trials").iterdir()
+    metrics = json.loads((trial / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["workers"] == 2 and metrics["epochs_run"] == 2
+    log = (trial / "trial.log").read_text()
+    assert "multi-worker trial: 2 workers, launcher srun" in log
+    assert "[worker 0/2] trial ok" in log and "[worker 1/2] trained: ok" in log
+    assert not (trial / ".workers").exists()
