@@ -24,13 +24,12 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import _train_bench_driver as driver  # noqa: E402
-from _train_bench_data import build_prepared  # noqa: E402
+from _train_bench_data import bare_inputs, build_prepared, timed_fit  # noqa: E402
 
 NT3_TRAIN_ROWS, NT3_FEATURES = 1120, 60483  # NT3: 1,120 training samples of 60,483 genes
 
@@ -55,13 +54,10 @@ def run_bare_worker(dataset: Path, precision: str, epochs: int, threads: int) ->
     import keras
     import tensorflow as tf
 
-    from candle_lib.data.prepared import load_prepared
     from candle_lib.hpc.devices import mixed_precision_policy, visible_gpus
     from candle_lib.hpc.gpu_slots import physical_device
     from candle_lib.models import build_model
-    from candle_lib.trial.run import CONV_MODELS, _optimizer
-    from candle_lib.trial.scaling import apply_scaler, fit_scaler
-    from candle_lib.trial.tasks import task_for
+    from candle_lib.trial.run import _optimizer
 
     params = nt3_params(precision, epochs)
     tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -71,44 +67,16 @@ def run_bare_worker(dataset: Path, precision: str, epochs: int, threads: int) ->
     policy = mixed_precision_policy(params["mixed_precision"], gpus)
     keras.mixed_precision.set_global_policy(policy)
 
-    data = load_prepared(dataset)
-    train, val = data.rows("train"), data.rows("val")
-    scaler = fit_scaler(params["scaling"], data.matrix[train])
-    x_train, x_val = apply_scaler(scaler, data.matrix[train]), apply_scaler(scaler, data.matrix[val])
-    if params["model"] in CONV_MODELS:
-        x_train, x_val = x_train[..., None], x_val[..., None]
-    task = task_for(params, data.classes, "one_hot", data.matrix.shape[1])
-    y_train, y_val = task.targets(data.samples.iloc[train], x_train), task.targets(data.samples.iloc[val], x_val)
-    net = build_model(params, data.matrix.shape[1], task.n_outputs, output_activation=task.output_activation)
+    task, x_train, y_train, x_val, y_val = bare_inputs(params, dataset)
+    net = build_model(params, x_val.shape[1], task.n_outputs, output_activation=task.output_activation)
     net.compile(optimizer=_optimizer(params["optimizer"], params["learning_rate"]), loss=task.loss)
 
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds: list[float] = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.monotonic()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.monotonic() - self.start)
-
-    timer = EpochTimer()
-    fitted = net.fit(
-        x_train,
-        y_train,
-        batch_size=params["batch_size"],
-        epochs=epochs,
-        shuffle=True,
-        validation_data=(x_val, y_val),
-        verbose=0,
-        callbacks=[timer],
-    )
+    history, seconds = timed_fit(net, x_train, y_train, x_val, y_val, batch_size=params["batch_size"], epochs=epochs)
     device = f"gpu:{physical_device(gpus[0]['index'])}" if gpus else "cpu"
     return {
         "n_train": int(len(x_train)),
-        "epoch_seconds": timer.seconds,
-        "val_loss": [float(v) for v in fitted.history["val_loss"]],
+        "epoch_seconds": seconds,
+        "val_loss": [float(v) for v in history["val_loss"]],
         "device": device,
         "precision": policy,
     }

@@ -147,3 +147,53 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.sample()
+
+
+def bare_inputs(params: dict, dataset):
+    """What a bare ``model.fit`` of the benches trains on: the prepared dataset's train and val
+    rows scaled as a trial scales them (fitted on the training rows), with the channel axis a
+    conv model needs, and their targets. Returns (task, x_train, y_train, x_val, y_val)."""
+    from candle_lib.data.prepared import load_prepared
+    from candle_lib.trial.run import CONV_MODELS
+    from candle_lib.trial.scaling import apply_scaler, fit_scaler
+    from candle_lib.trial.tasks import task_for
+
+    data = load_prepared(dataset)
+    train, val = data.rows("train"), data.rows("val")
+    scaler = fit_scaler(params["scaling"], data.matrix[train])
+    x_train, x_val = apply_scaler(scaler, data.matrix[train]), apply_scaler(scaler, data.matrix[val])
+    if params["model"] in CONV_MODELS:
+        x_train, x_val = x_train[..., None], x_val[..., None]
+    task = task_for(params, data.classes, "one_hot", data.matrix.shape[1])
+    y_train, y_val = task.targets(data.samples.iloc[train], x_train), task.targets(data.samples.iloc[val], x_val)
+    return task, x_train, y_train, x_val, y_val
+
+
+def timed_fit(net, x_train, y_train, x_val, y_val, *, batch_size: int, epochs: int):
+    """A bare ``net.fit`` (shuffled, validating every epoch); returns (its history, the seconds
+    of each epoch from epoch begin to epoch end)."""
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.monotonic()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.monotonic() - self.start)
+
+    timer = EpochTimer()
+    fitted = net.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=True,
+        validation_data=(x_val, y_val),
+        verbose=0,
+        callbacks=[timer],
+    )
+    return fitted.history, timer.seconds
