@@ -20,6 +20,7 @@ itself repeats exactly).
     .venv/bin/python bench/bench_cpu_options.py                          # 1,120 rows x 2,000, 3 epochs, 2 rounds
     .venv/bin/python bench/bench_cpu_options.py --quick                  # a smoke run
     .venv/bin/python bench/bench_cpu_options.py --features 6000 --threads 2   # the work of bench_vs_candle
+    .venv/bin/python bench/bench_cpu_options.py --quick --rows 400 --epochs 30 --set optimizer=adam --variants float32,bfloat16
 """
 
 from __future__ import annotations
@@ -45,12 +46,19 @@ VARIANTS = {  # name -> (hyperparameters changed, environment set before TensorF
 ROWS, FEATURES, QUICK_ROWS, QUICK_FEATURES = 1120, 2000, 200, 400
 
 
-def worker(dataset: Path, variant: str, epochs: int, threads: int, out: Path) -> dict:
+def settings(pairs: list[str]) -> dict:
+    """--set key=value pairs as hyperparameters (values read as YAML: 0.01, adam, [64])."""
+    import yaml
+
+    return {key: yaml.safe_load(value) for key, _, value in (pair.partition("=") for pair in pairs)}
+
+
+def worker(dataset: Path, variant: str, epochs: int, threads: int, out: Path, changed: dict) -> dict:
     changes, environment = VARIANTS[variant]
     os.environ.update(environment)  # before the trial imports TensorFlow
     from candle_lib.params.specs import resolve_params
 
-    params = resolve_params({"model": "nt3", "epochs": epochs, **changes})
+    params = resolve_params({"model": "nt3", "epochs": epochs, **changed, **changes})
     _, history, record = driver.holdout_trial(dataset, params, out, threads, name=variant)
     return record | {"val_accuracy": history["val_accuracy"].tolist()}
 
@@ -84,6 +92,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, help="interleaved rounds (default 2)")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads of each trial (default 2)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS))
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="a hyperparameter of every variant, e.g. --set optimizer=adam (to reach an accuracy worth comparing)",
+    )  # fmt: skip
     parser.add_argument("--workdir", help="where to write the dataset (default: a temporary directory)")
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
@@ -93,7 +105,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.epochs = args.epochs or (2 if args.quick else 3)
     if args.worker:
-        return driver.print_result(worker(Path(args.dataset), args.worker, args.epochs, args.threads, Path(args.out)))
+        result = worker(Path(args.dataset), args.worker, args.epochs, args.threads, Path(args.out), settings(args.set))
+        return driver.print_result(result)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     if "float32" not in variants or set(variants) - set(VARIANTS):
         parser.error(f"--variants must include float32 and name only: {', '.join(VARIANTS)}")
@@ -111,7 +124,7 @@ def main(argv=None) -> int:
             for variant in variants if round_ % 2 == 0 else variants[::-1]:
                 result = driver.run_worker(
                     __file__, variant, dataset, "nt3", epochs=args.epochs, threads=args.threads,
-                    out=workdir / f"trial-{variant}-{round_}",
+                    out=workdir / f"trial-{variant}-{round_}", extra_args=tuple(f"--set={pair}" for pair in args.set),
                 )  # fmt: skip
                 results[variant].append(result)
                 print(f"  round {round_ + 1} {variant:10s}: epochs {[f'{s:.2f}' for s in result['epoch_seconds']]}")
