@@ -259,22 +259,25 @@ class TrialRun:
             checkpointer = Checkpointer(
                 self.out_dir / CHECKPOINT_DIR, params["checkpoint_every"], epochs, monitor, tracker, trial_id(self.spec)
             )
-            self.model.fit(
-                self.feed.training(
-                    self.sample_weights(),
-                    batch_size=batch,
-                    seed=params["rng_seed"],
-                    start_epoch=start_epoch,
+            try:
+                self.model.fit(
+                    self.feed.training(
+                        self.sample_weights(),
+                        batch_size=batch,
+                        seed=params["rng_seed"],
+                        start_epoch=start_epoch,
+                        epochs=epochs,
+                    ),
                     epochs=epochs,
-                ),
-                epochs=epochs,
-                initial_epoch=start_epoch,
-                steps_per_epoch=steps_per_epoch(self.feed.n_train, batch),
-                validation_data=self.feed.evaluation(self.eval_batch) if self.validate_during_training else None,
-                shuffle=False,  # the dataset shuffles, per epoch, from the seed
-                verbose=0,
-                callbacks=[monitor, tracker, checkpointer],
-            )
+                    initial_epoch=start_epoch,
+                    steps_per_epoch=steps_per_epoch(self.feed.n_train, batch),
+                    validation_data=self.feed.evaluation(self.eval_batch) if self.validate_during_training else None,
+                    shuffle=False,  # the dataset shuffles, per epoch, from the seed
+                    verbose=0,
+                    callbacks=[monitor, tracker, checkpointer],
+                )
+            finally:  # however training ended: the checkpoint being written is complete, or its error raised
+                checkpointer.wait()
         if params["early_stopping"] and tracker.best_weights is not None:
             self.model.set_weights(tracker.best_weights)
 
