@@ -190,6 +190,7 @@ class TrialRun:
 
     def build(self) -> None:
         from candle_lib.models import build_model
+        from candle_lib.trial.metrics_build import build_compiled_metrics
 
         strategy = _strategy(self.params)
         self.replicas = strategy.num_replicas_in_sync
@@ -210,6 +211,7 @@ class TrialRun:
                 )
             if not optimizer.built:  # its variables exist before a checkpoint restores them
                 optimizer.build(model.trainable_variables)
+            build_compiled_metrics(model)  # the training step traced once, not twice
         self.model, self.optimizer = model, optimizer
         self.eval_batch = evaluation_batch_size(self.params["batch_size"], widest_row(model, self.feed.input_width()))
 
