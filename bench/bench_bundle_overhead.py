@@ -165,7 +165,9 @@ def main(argv=None) -> int:
     print("  median of trials 2.. " + json.dumps({name: round(medians[key], 3) for name, key in COLUMNS}))
     fixed = medians["fixed"]
     met = fixed < GOAL_SECONDS
-    print(f"fixed cost per trial after the first: {fixed:.3f} s (goal < {GOAL_SECONDS:g} s: {'met' if met else 'MISSED'})")
+    print(
+        f"fixed cost per trial after the first: {fixed:.3f} s (goal < {GOAL_SECONDS:g} s: {'met' if met else 'MISSED'})"
+    )
     return 1 if (args.check and not met) else 0
 
 
