@@ -42,6 +42,12 @@ memory by stage and what each piece adds to the peak.
     .venv/bin/python bench/bench_vs_candle.py --quick              # 200 + 50 rows x 600, 2 epochs, 1 pair
     .venv/bin/python bench/bench_vs_candle.py --profile-memory     # memory by stage, pieces switched off
     .venv/bin/python bench/bench_vs_candle.py --features 60483 --epochs 1 --pairs 1   # NT3's full width
+    .venv/bin/python bench/bench_vs_candle.py --quick --trial-set mixed_precision=bfloat16   # a CPU option
+    .venv/bin/python bench/bench_vs_candle.py --quick --trial-env TF_ENABLE_ONEDNN_OPTS=0     # oneDNN off
+
+``--trial-set KEY=VALUE`` and ``--trial-env NAME=VALUE`` run the trial side with a setting of
+its own (bfloat16 on the CPU: ``mixed_precision=bfloat16``; XLA: ``jit_compile=True``) or an
+environment variable (oneDNN off: ``TF_ENABLE_ONEDNN_OPTS=0``), to measure what they give.
 """
 
 from __future__ import annotations
@@ -126,10 +132,11 @@ def prepare(workdir: Path, files: dict[str, Path], rows: int, test_rows: int) ->
 # ------------------------------------------------------------------------------ the runs --
 
 
-def spawn(command: list[str]) -> dict:
+def spawn(command: list[str], extra_env: dict | None = None) -> dict:
     """Run ``command`` in a fresh process: its wall time (s), start and end (epoch seconds) and
     peak resident memory (ru_maxrss of os.wait4, MiB)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow", PYTHONPATH=str(REPO))
+    env.update(extra_env or {})
     started_at, started = time.time(), time.monotonic()
     child = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = child.stdout.read()
@@ -155,15 +162,19 @@ def run_kind(
     else:
         command = [sys.executable, str(HERE / "_trial_probe.py"), "--marks", str(marks_file), *probe, *probe_args]
         command += ["--", "trial", "--data", str(data["prepared"]), "--out", str(out), "--threads", str(args.threads)]
-        for setting in (f"epochs={args.epochs}", *sets):
+        for setting in (f"epochs={args.epochs}", *getattr(args, "trial_set", []), *sets):
             command += ["--set", setting]
-    figures = spawn(command)
+    trial_env = dict(pair.split("=", 1) for pair in getattr(args, "trial_env", [])) if kind == "candle_trial" else {}
+    figures = spawn(command, trial_env)
     marks = json.loads(marks_file.read_text())
     if kind == "candle_trial":
         import pandas as pd
 
         (history,) = out.glob("*/history.csv")
-        marks["epoch_seconds"] = pd.read_csv(history)["seconds"].tolist()
+        rows = pd.read_csv(history)
+        marks["epoch_seconds"] = rows["seconds"].tolist()
+        if "val_loss" in rows:
+            marks["val_loss"] = float(rows["val_loss"].iloc[-1])
     epochs = marks["epoch_seconds"]
     figures.update(
         epoch=statistics.median(epochs),
@@ -173,6 +184,7 @@ def run_kind(
         after_last_batch=figures["ended_at"] - marks["last_batch_end"],
         n_train=marks.get("n_train"),
         n_eval=marks.get("n_eval"),
+        val_loss=marks.get("val_loss"),
         stages=marks.get("stages", []),
     )
     shutil.rmtree(out, ignore_errors=True)
@@ -269,6 +281,20 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, help="epochs per run (default 3)")
     parser.add_argument("--pairs", type=int, help="interleaved pairs of runs (default 3)")
     parser.add_argument("--threads", type=int, default=2, help="TensorFlow threads on both sides (default 2)")
+    parser.add_argument(
+        "--trial-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one more --set of the trial (repeatable), e.g. mixed_precision=bfloat16 or jit_compile=True",
+    )
+    parser.add_argument(
+        "--trial-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable of the trial process only (repeatable), e.g. TF_ENABLE_ONEDNN_OPTS=0",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal of issue 18 is missed")
     parser.add_argument("--profile-memory", action="store_true", help="memory by stage, pieces switched off")
     parser.add_argument("--workdir", help="where to write the data (default: a temporary directory, removed after)")
@@ -287,6 +313,8 @@ def main(argv=None) -> int:
         print(
             f"bench_vs_candle: {rows} train + {test_rows} test rows x {features} features, {args.epochs} epochs, "
             f"{pairs} pair(s), threads={args.threads}, {os.cpu_count()} CPU(s), load average {load[0]:.2f}"
+            + "".join(f", trial --set {s}" for s in args.trial_set)
+            + "".join(f", trial env {e}" for e in args.trial_env)
         )
         data = write_csvs(workdir, rows, test_rows, features)
         print(f"  CSVs written: {', '.join(f'{p.name} {p.stat().st_size / 1e6:.0f} MB' for p in data.values())}")

@@ -5,12 +5,15 @@ at the start of every fit call, so they cannot be resumed)."""
 from __future__ import annotations
 
 import math
+import threading
 import time
 
-import keras
 import numpy as np
 
-from candle_lib.trial.checkpoint import save_checkpoint
+from candle_lib.trial.checkpoint import checkpoint_arrays, save_checkpoint
+from candle_lib.trial.lean_keras import import_keras
+
+keras = import_keras()
 
 
 class TrialMonitor(keras.callbacks.Callback):
@@ -108,7 +111,14 @@ class PlateauTracker(keras.callbacks.Callback):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Save a checkpoint every ``every`` epochs (and at the last epoch)."""
+    """Save a checkpoint every ``every`` epochs (and at the last epoch), written in the background.
+
+    At the end of the epoch the arrays are taken as they are (:func:`checkpoint_arrays`, no copy)
+    with the history and the callbacks' state, and a thread writes them while training goes on:
+    training does not wait for the disk. A checkpoint is started only once the one before it is
+    written; :meth:`wait` (at the end of training, and by the trial whatever way training ends)
+    waits for the one in flight and raises its error (a full disk), as writing it in place would.
+    A kill while one is written leaves the previous one (the write is atomic)."""
 
     def __init__(
         self, directory, every: int, epochs: int, monitor: TrialMonitor, tracker: PlateauTracker, fingerprint: str
@@ -120,23 +130,41 @@ class Checkpointer(keras.callbacks.Callback):
         self.monitor = monitor
         self.tracker = tracker
         self.fingerprint = fingerprint
+        self._writer: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def on_epoch_end(self, epoch, logs=None):
         done = epoch + 1
         if self.every and (done % self.every == 0 or done == self.epochs) and not self.model.stop_training:
+            self.wait()
             extra = {
                 "fingerprint": self.fingerprint,
-                "history": self.monitor.rows,
+                "history": [dict(row) for row in self.monitor.rows],
                 # the state is written with sorted keys: the column order of history.csv kept apart
                 "history_columns": list(self.monitor.rows[-1]) if self.monitor.rows else [],
                 "elapsed": self.monitor.elapsed(),
                 "tracker": self.tracker.state(),
             }
-            save_checkpoint(
-                self.directory,
-                self.model,
-                self.model.optimizer,
-                epoch=done,
-                extra=extra,
-                best_weights=self.tracker.best_weights,
+            arrays = checkpoint_arrays(self.model, self.model.optimizer, self.tracker.best_weights)
+            self._writer = threading.Thread(
+                target=self._write, args=(arrays, done, extra), name=f"checkpoint-{done}", daemon=False
             )
+            self._writer.start()
+
+    def _write(self, arrays: list, epoch: int, extra: dict) -> None:
+        try:
+            save_checkpoint(self.directory, arrays, epoch=epoch, extra=extra)
+        except BaseException as exc:  # noqa: BLE001 -- raised in the training thread by wait()
+            self._error = exc
+
+    def on_train_end(self, logs=None):
+        self.wait()
+
+    def wait(self) -> None:
+        """Wait for the checkpoint being written, if any; raise the error its writing met."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error

@@ -5,6 +5,10 @@ the state of the stateful callbacks.
 Written atomically: the arrays go to a new file first, then ``state.json`` (which names that
 file) is replaced, then older array files are removed; a kill at any moment leaves a complete
 previous or new checkpoint.
+
+The arrays are taken (:func:`checkpoint_arrays`) and written (:func:`save_checkpoint`) in two
+steps, so that the writing can go on in a thread while training goes on
+(:class:`candle_lib.trial.callbacks.Checkpointer`).
 """
 
 from __future__ import annotations
@@ -42,20 +46,35 @@ def _write_npy_blocks(handle, value) -> None:
         handle.write(np.ascontiguousarray(np.asarray(value[start : start + rows], dtype=dtype)).data)
 
 
-def save_checkpoint(directory, model, optimizer, *, epoch: int, extra: dict, best_weights=None) -> None:
+def checkpoint_arrays(model, optimizer, best_weights=None) -> list[tuple[str, np.ndarray]]:
+    """The arrays of a checkpoint as they are now: every variable's value, then the best weights.
+
+    No value is copied: a variable's array shares the variable's buffer, and TensorFlow copies
+    a variable's buffer before it updates one that something else still references (copy on
+    write), so the arrays keep the values of this moment while training goes on."""
+    import tensorflow as tf
+
+    named = [(f"v{i}", np.asarray(tf.convert_to_tensor(v.value))) for i, v in enumerate(_variables(model, optimizer))]
+    return named + [(f"b{i}", w) for i, w in enumerate(best_weights or [])]
+
+
+def save_checkpoint(directory, named: list, *, epoch: int, extra: dict) -> None:
+    """Write the checkpoint of ``epoch``: the ``named`` arrays of :func:`checkpoint_arrays`,
+    then the state (``extra``: the history and the callbacks' state). Each array is let go once
+    written (the list is emptied), so a buffer the variable no longer uses is freed early."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     arrays = f"variables-{epoch:06d}.npz"
-    named = [(f"v{i}", v) for i, v in enumerate(_variables(model, optimizer))]
-    named += [(f"b{i}", w) for i, w in enumerate(best_weights or [])]
     with atomic_path(d / arrays) as tmp:
-        # the .npz layout of np.savez, written piece by piece: a variable is copied out of
-        # TensorFlow a block of rows at a time, so a checkpoint of a large model needs no second
-        # copy of its weights in memory
+        # the .npz layout of np.savez, written piece by piece, a block of rows at a time from
+        # the arrays as they are: a checkpoint of a large model needs no second copy of its weights
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
-            for name, value in named:
+            named.reverse()
+            while named:
+                name, value = named.pop()
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as entry:
                     _write_npy_blocks(entry, value)
+                del value
     write_json(d / STATE, {"epoch": epoch, "arrays": arrays, **extra})
     for old in d.glob("variables-*.npz"):
         if old.name != arrays:

@@ -238,9 +238,12 @@ class TrialRun:
         return model
 
     def build(self) -> None:
+        from candle_lib.trial.metrics_build import build_compiled_metrics
+
         self.replicas = self.strategy.num_replicas_in_sync
         with self.strategy.scope():
             model = self.compiled_model(self.log)
+            build_compiled_metrics(model)  # the training step traced once, not twice
         self.model, self.optimizer = model, model.optimizer
         self.eval_batch = evaluation_batch_size(self.params["batch_size"], widest_row(model, self.feed.input_width()))
 
@@ -298,27 +301,32 @@ class TrialRun:
         params = self.params
         epochs, batch = params["epochs"], params["batch_size"]
         every = params["checkpoint_every"] if self.writes else 0  # only the chief of several workers writes
-        if start_epoch < epochs and self.worker is not None:
+        if start_epoch < epochs:
             checkpointer = Checkpointer(self.checkpoint_dir, every, epochs, monitor, tracker, trial_id(self.spec))
-            self.train_over_workers(monitor, tracker, checkpointer, start_epoch)
-        elif start_epoch < epochs:
-            checkpointer = Checkpointer(self.checkpoint_dir, every, epochs, monitor, tracker, trial_id(self.spec))
-            self.model.fit(
-                self.feed.training(
-                    self.sample_weights(),
-                    batch_size=batch,
-                    seed=params["rng_seed"],
-                    start_epoch=start_epoch,
-                    epochs=epochs,
-                ),
-                epochs=epochs,
-                initial_epoch=start_epoch,
-                steps_per_epoch=steps_per_epoch(self.feed.n_train, batch),
-                validation_data=self.feed.evaluation(self.eval_batch) if self.validate_during_training else None,
-                shuffle=False,  # the dataset shuffles, per epoch, from the seed
-                verbose=0,
-                callbacks=[monitor, tracker, checkpointer],
-            )
+            try:
+                if self.worker is not None:
+                    self.train_over_workers(monitor, tracker, checkpointer, start_epoch)
+                else:
+                    self.model.fit(
+                        self.feed.training(
+                            self.sample_weights(),
+                            batch_size=batch,
+                            seed=params["rng_seed"],
+                            start_epoch=start_epoch,
+                            epochs=epochs,
+                        ),
+                        epochs=epochs,
+                        initial_epoch=start_epoch,
+                        steps_per_epoch=steps_per_epoch(self.feed.n_train, batch),
+                        validation_data=self.feed.evaluation(self.eval_batch)
+                        if self.validate_during_training
+                        else None,
+                        shuffle=False,  # the dataset shuffles, per epoch, from the seed
+                        verbose=0,
+                        callbacks=[monitor, tracker, checkpointer],
+                    )
+            finally:  # however training ended: the checkpoint being written is complete, or its error raised
+                checkpointer.wait()
         if params["early_stopping"] and tracker.best_weights is not None:
             self.model.set_weights(tracker.best_weights)
 
