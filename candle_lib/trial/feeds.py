@@ -84,6 +84,11 @@ def _weighted(rows, factor, w_t):
     return ones if w_t is None else tf.gather(w_t, rows) * factor
 
 
+def _example(x, y, w):
+    """A training batch as Keras takes it: (x, y), or (x, y, sample_weight) when there are weights."""
+    return (x, y) if w is None else (x, y, w)
+
+
 def row_gather(values: np.ndarray):
     """A TensorFlow function ``idx -> values[idx]`` that reads the NumPy array where it is.
 
@@ -114,8 +119,7 @@ def training_dataset(x, y, weights, *, batch_size: int, seed: int, start_epoch: 
     batches = batch_positions(int(x.shape[0]), batch_size=batch_size, seed=seed, start_epoch=start_epoch, epochs=epochs)
 
     def gather(rows, factor):
-        w = _weighted(rows, factor, w_t)
-        return (x_rows(rows), tf.gather(y_t, rows)) if w is None else (x_rows(rows), tf.gather(y_t, rows), w)
+        return _example(x_rows(rows), tf.gather(y_t, rows), _weighted(rows, factor, w_t))
 
     return _sharded(batches, share, gather)
 
@@ -168,9 +172,7 @@ def joined_training_dataset(
     batches = batch_positions(len(inputs), batch_size=batch_size, seed=seed, start_epoch=start_epoch, epochs=epochs)
 
     def gather(rows, factor):
-        w = _weighted(rows, factor, w_t)
-        x = inputs.gather(rows)
-        return (x, tf.gather(y_t, rows)) if w is None else (x, tf.gather(y_t, rows), w)
+        return _example(inputs.gather(rows), tf.gather(y_t, rows), _weighted(rows, factor, w_t))
 
     return _sharded(batches, share, gather)
 

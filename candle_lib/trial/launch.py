@@ -93,15 +93,13 @@ def worker_main(argv=None) -> int:
     from candle_lib.trial.run import CHECKPOINT_DIR, run_trial
 
     dataset = place_trial(resources, args.dataset_dir)
-    if worker.is_chief:
-        run_trial(
-            dataset, spec, args.trial_dir, threads=args.threads, log=log, init_model=args.init_model, worker=worker
-        )
-        return 0
+    # the chief writes the trial directory; another worker writes its own files into a scratch one
     with tempfile.TemporaryDirectory(prefix=f"candle-worker-{worker.rank}-") as scratch:
+        out_dir = args.trial_dir if worker.is_chief else Path(scratch)
         result = run_trial(
-            dataset, spec, Path(scratch), threads=args.threads, log=log, init_model=args.init_model,
+            dataset, spec, out_dir, threads=args.threads, log=log, init_model=args.init_model,
             worker=worker, checkpoint_dir=args.trial_dir / CHECKPOINT_DIR,
         )  # fmt: skip
-    log(f"trained: {result['status']}")
+    if not worker.is_chief:
+        log(f"trained: {result['status']}")
     return 0

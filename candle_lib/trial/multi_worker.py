@@ -35,9 +35,9 @@ def multi_worker_strategy():
 
 
 def _distributed(strategy, make_dataset):
-    """``make_dataset(share)`` distributed: each worker's input pipeline makes its own share."""
+    """``make_dataset(share=...)`` distributed: each worker's input pipeline makes its own share."""
     return strategy.distribute_datasets_from_function(
-        lambda context: make_dataset((context.input_pipeline_id, context.num_input_pipelines))
+        lambda context: make_dataset(share=(context.input_pipeline_id, context.num_input_pipelines))
     )
 
 
@@ -52,8 +52,8 @@ def fit_over_workers(
     callbacks: list, monitor, tracker,
 ) -> None:  # fmt: skip
     """Train ``model`` (built and compiled in ``strategy``'s scope) from ``initial_epoch`` to
-    ``epochs`` on the datasets ``training(share)`` (``steps`` batches an epoch, all epochs in one
-    dataset) and ``validation(share)`` (``eval_steps`` batches, or None: no validation), calling
+    ``epochs`` on the datasets ``training(share=...)`` (``steps`` batches an epoch, all epochs in one
+    dataset) and ``validation(share=...)`` (``eval_steps`` batches, or None: no validation), calling
     ``callbacks`` as ``Model.fit`` does (epoch begin, batch end with the step's loss, epoch end
     with the epoch's metrics and ``val_`` metrics). ``monitor`` and ``tracker`` are among them:
     a stop they ask for ends training on every worker."""

@@ -16,6 +16,7 @@ metrics.json, predictions or history), only its checkpoint, from which the retry
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import re
@@ -77,8 +78,8 @@ def infrastructure_error(exc: BaseException) -> BaseException | None:
     :class:`MemoryError`, a process pool whose worker was killed (:class:`BrokenExecutor`), and a
     TensorFlow error whose text carries one of them (tf.data wraps an error of the function that
     reads a batch into an ``UnknownError`` that keeps only its text), and TensorFlow's error of a
-    lost peer (:data:`_PEER_ERRORS`: another worker of a multi-worker trial died). A NaN loss, a timeout and
-    any other error of model code (a ValueError of a layer, a GPU out-of-memory error of a model
+    lost peer (:data:`_PEER_ERRORS`: another worker of a multi-worker trial died). A NaN loss, a
+    timeout and any other error of model code (a ValueError of a layer, a GPU out-of-memory error of a model
     too large for its device) are results, not infrastructure."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
@@ -295,65 +296,51 @@ class TrialRun:
 
     def train(self, monitor, tracker, start_epoch: int) -> None:
         """Fit from ``start_epoch`` to the last epoch, checkpointing; keep the best epoch's weights
-        under early stopping."""
+        under early stopping. A worker of a multi-worker trial trains on its share of every batch
+        (:func:`candle_lib.trial.multi_worker.fit_over_workers`), the others with ``model.fit``."""
         from candle_lib.trial.callbacks import Checkpointer
 
-        params = self.params
+        params, feed = self.params, self.feed
         epochs, batch = params["epochs"], params["batch_size"]
         every = params["checkpoint_every"] if self.writes else 0  # only the chief of several workers writes
         if start_epoch < epochs:
             checkpointer = Checkpointer(self.checkpoint_dir, every, epochs, monitor, tracker, trial_id(self.spec))
+            callbacks = [monitor, tracker, checkpointer]
+            training = functools.partial(
+                feed.training,
+                self.sample_weights(),
+                batch_size=batch,
+                seed=params["rng_seed"],
+                start_epoch=start_epoch,
+                epochs=epochs,
+            )
+            validation = functools.partial(feed.evaluation, self.eval_batch) if self.validate_during_training else None
+            steps = steps_per_epoch(feed.n_train, batch)
             try:
                 if self.worker is not None:
-                    self.train_over_workers(monitor, tracker, checkpointer, start_epoch)
+                    from candle_lib.trial.multi_worker import fit_over_workers
+
+                    fit_over_workers(
+                        self.model, self.strategy, training=training, validation=validation, epochs=epochs,
+                        initial_epoch=start_epoch, steps=steps,
+                        eval_steps=steps_per_epoch(len(feed.eval_rows), self.eval_batch),
+                        callbacks=callbacks, monitor=monitor, tracker=tracker,
+                    )  # fmt: skip
                 else:
                     self.model.fit(
-                        self.feed.training(
-                            self.sample_weights(),
-                            batch_size=batch,
-                            seed=params["rng_seed"],
-                            start_epoch=start_epoch,
-                            epochs=epochs,
-                        ),
+                        training(),
                         epochs=epochs,
                         initial_epoch=start_epoch,
-                        steps_per_epoch=steps_per_epoch(self.feed.n_train, batch),
-                        validation_data=self.feed.evaluation(self.eval_batch)
-                        if self.validate_during_training
-                        else None,
+                        steps_per_epoch=steps,
+                        validation_data=validation() if validation else None,
                         shuffle=False,  # the dataset shuffles, per epoch, from the seed
                         verbose=0,
-                        callbacks=[monitor, tracker, checkpointer],
+                        callbacks=callbacks,
                     )
             finally:  # however training ended: the checkpoint being written is complete, or its error raised
                 checkpointer.wait()
         if params["early_stopping"] and tracker.best_weights is not None:
             self.model.set_weights(tracker.best_weights)
-
-    def train_over_workers(self, monitor, tracker, checkpointer, start_epoch: int) -> None:
-        """:meth:`train`'s fit, over the workers of a multi-worker trial, each reading its share."""
-        from candle_lib.trial.multi_worker import fit_over_workers
-
-        params, feed = self.params, self.feed
-        epochs, batch = params["epochs"], params["batch_size"]
-        weights = self.sample_weights()
-        fit_over_workers(
-            self.model,
-            self.strategy,
-            training=lambda share: feed.training(
-                weights, batch_size=batch, seed=params["rng_seed"], start_epoch=start_epoch, epochs=epochs, share=share
-            ),
-            validation=(lambda share: feed.evaluation(self.eval_batch, share=share))
-            if self.validate_during_training
-            else None,
-            epochs=epochs,
-            initial_epoch=start_epoch,
-            steps=steps_per_epoch(feed.n_train, batch),
-            eval_steps=steps_per_epoch(len(feed.eval_rows), self.eval_batch),
-            callbacks=[monitor, tracker, checkpointer],
-            monitor=monitor,
-            tracker=tracker,
-        )
 
     def sample_weights(self) -> np.ndarray | None:
         """Per-row weights of class_weight: balanced; None (all rows alike) otherwise."""
