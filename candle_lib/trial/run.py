@@ -209,6 +209,8 @@ class TrialRun:
         self.validate_during_training = self.role["eval"] != "test"  # the test split is seen once, at the end
         self.replicas = 0  # set when the model is built
         self.eval_batch = evaluation_batch_size(self.params["batch_size"], self.feed.input_width())
+        self.validation_outputs = None  # the last validation pass's outputs, when kept (train)
+        self.weights_epoch = None  # the epoch whose weights were restored after training, if any
 
     def scale(self) -> None:
         """Inputs scaled by a scaler fitted on the training rows (saved as scaler.json), targets."""
@@ -299,6 +301,7 @@ class TrialRun:
         under early stopping. A worker of a multi-worker trial trains on its share of every batch
         (:func:`candle_lib.trial.multi_worker.fit_over_workers`), the others with ``model.fit``."""
         from candle_lib.trial.callbacks import Checkpointer
+        from candle_lib.trial.validation_outputs import ValidationOutputs
 
         params, feed = self.params, self.feed
         epochs, batch = params["epochs"], params["batch_size"]
@@ -306,6 +309,9 @@ class TrialRun:
         if start_epoch < epochs:
             checkpointer = Checkpointer(self.checkpoint_dir, every, epochs, monitor, tracker, trial_id(self.spec))
             callbacks = [monitor, tracker, checkpointer]
+            if self.keeps_validation_outputs():
+                self.validation_outputs = ValidationOutputs(len(feed.eval_rows)).attach(self.model)
+                callbacks.append(self.validation_outputs)
             training = functools.partial(
                 feed.training,
                 self.sample_weights(),
@@ -339,8 +345,25 @@ class TrialRun:
                     )
             finally:  # however training ended: the checkpoint being written is complete, or its error raised
                 checkpointer.wait()
+                if self.validation_outputs is not None:
+                    ValidationOutputs.detach(self.model)
         if params["early_stopping"] and tracker.best_weights is not None:
             self.model.set_weights(tracker.best_weights)
+            self.weights_epoch = tracker.best_epoch
+
+    def keeps_validation_outputs(self) -> bool:
+        """Whether the last validation pass can stand for the prediction of the eval rows
+        (:mod:`.validation_outputs`): the trial validates on the rows it predicts and nothing
+        else, in this one process on one replica, and no step after fit changes the weights
+        (an optimizer's moving average) or runs the model otherwise (XLA)."""
+        return (
+            self.validate_during_training
+            and self.worker is None
+            and self.replicas == 1
+            and len(self.feed.predicted_rows) == len(self.feed.eval_rows)
+            and not getattr(self.optimizer, "use_ema", False)
+            and not self.model.jit_compile
+        )
 
     def sample_weights(self) -> np.ndarray | None:
         """Per-row weights of class_weight: balanced; None (all rows alike) otherwise."""
@@ -350,7 +373,13 @@ class TrialRun:
         return None
 
     def predict(self, model) -> np.ndarray:
-        """``model``'s outputs for the predicted rows (eval rows first)."""
+        """``model``'s outputs for the predicted rows (eval rows first): those of the last
+        validation pass when it ran with the model's final weights over the same rows, in the
+        same batches (the same numbers), else a prediction pass."""
+        if self.validation_outputs is not None:
+            kept = self.validation_outputs.current(self.weights_epoch)
+            if kept is not None:
+                return kept
         return np.asarray(model.predict(self.feed.prediction(self.eval_batch), verbose=0), dtype=np.float64)
 
     @property
