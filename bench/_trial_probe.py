@@ -4,7 +4,7 @@ Not a bench: one measured process of the ``candle_trial`` kind.
 
     python bench/_trial_probe.py --marks FILE [--profile-memory] [switches] -- trial --data DIR ...
 
-runs ``candle_lib.cli.main`` on the arguments after ``--``, exactly as the ``candle`` console
+runs ``candle_lib.cli.main`` on the arguments after ``--`` and ends the process as the ``candle`` console
 script does (same imports, in the same order: the probes are put in place when the command
 calls ``run_trial``, before it imports Keras). Always: wall-clock marks of the first training
 batch's start and the last one's end, written to ``--marks`` as JSON with the command's exit
@@ -134,4 +134,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from candle_lib.process_exit import end_process
+
+    end_process(main())  # as the console script ends (candle_lib.cli.console_main)

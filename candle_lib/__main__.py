@@ -1,5 +1,5 @@
 """``python -m candle_lib``: the ``candle`` command (see :mod:`candle_lib.cli.commands`)."""
 
-from candle_lib.cli.commands import main
+from candle_lib.cli.commands import console_main
 
-raise SystemExit(main())
+console_main()

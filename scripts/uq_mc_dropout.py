@@ -4,6 +4,7 @@ from pathlib import Path
 
 from candle_lib.atomic import write_table
 from candle_lib.logged_step import run_logged
+from candle_lib.process_exit import end_process
 from candle_lib.uq.mc_dropout import mc_dropout_predictions
 
 
@@ -18,3 +19,4 @@ def main(sm):
 
 
 run_logged(snakemake.log[0], main, snakemake)  # noqa: F821
+end_process()  # without TensorFlow's teardown (1.4-1.9 s a job)

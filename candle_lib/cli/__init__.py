@@ -1,5 +1,5 @@
 """The ``candle`` command (also ``python -m candle_lib``)."""
 
-from candle_lib.cli.commands import main
+from candle_lib.cli.commands import console_main, main
 
-__all__ = ["main"]
+__all__ = ["console_main", "main"]

@@ -365,6 +365,15 @@ def retry_failed_command(args) -> int:
     return 0
 
 
+def console_main() -> None:
+    """The ``candle`` console script (and ``python -m candle_lib``): :func:`main`, then the end
+    of the process without TensorFlow's teardown when a command loaded it
+    (:func:`candle_lib.process_exit.end_process`)."""
+    from candle_lib.process_exit import end_process
+
+    end_process(main())
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
