@@ -33,7 +33,6 @@ from candle_lib.data.drug_tables import (
     read_responses,
 )
 from candle_lib.data.prepared import check_npy, damaged, read_manifest, sha256_file, verify_checksums
-from candle_lib.data.split_methods import assign_splits
 from candle_lib.errors import CandleInputError
 
 DRUG_FILES = ("cell_features.npy", "drug_features.npy", "responses.parquet", "features.parquet", "manifest.json")
@@ -65,6 +64,10 @@ def prepare_drug_response(
     kept = join.responses
     if len(kept) == 0:
         raise CandleInputError("no response has both cell-line and drug features", where=json.dumps(join.report))
+    # imported here, not at module level: split_methods imports scikit-learn (1.5 s, ~60 MiB),
+    # and a trial imports this module only to read a prepared dataset, never to split one
+    from candle_lib.data.split_methods import assign_splits
+
     ids = [f"r{i}" for i in join.response_rows]
     group = splits.get("group")
     table = assign_splits(

@@ -1,10 +1,16 @@
-"""Trial metrics (numpy/scikit-learn, no TensorFlow): classification from predicted
-probabilities, regression (MSE, MAE, R², Pearson) and reconstruction (MSE, Pearson)."""
+"""Trial metrics (NumPy only: no TensorFlow, no scikit-learn): classification from predicted
+probabilities, regression (MSE, MAE, R², Pearson) and reconstruction (MSE, Pearson).
+
+The ROC AUC is computed here rather than by scikit-learn's ``roc_auc_score`` so that a trial
+process does not import scikit-learn and SciPy (1.5 s, ~60 MiB); it repeats scikit-learn
+1.9.1's float operations and gives the same bits (``tests/unit/trial/test_roc_auc.py``).
+"""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 EPSILON = 1e-7  # Keras' clipping of probabilities in cross-entropy
 
@@ -19,14 +25,64 @@ def accuracy(codes: np.ndarray, probabilities: np.ndarray) -> float:
     return float(np.mean(np.argmax(probabilities, axis=1) == codes))
 
 
+def roc_auc_binary(positive: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve of ``scores`` for the rows where ``positive`` is true; NaN (with
+    a warning) when only one class is present.
+
+    The curve has one point per distinct score (tied scores enter together), from (0, 0) to
+    (1, 1); points on a straight line between their neighbours are dropped (they add no area),
+    and the area is the trapezoid sum, all in float64 and in scikit-learn's order, so that the
+    result is ``sklearn.metrics.roc_auc_score``'s to the bit."""
+    positive = np.asarray(positive, dtype=bool).ravel()
+    scores = np.asarray(scores).ravel()
+    if not np.isfinite(scores).all():
+        raise ValueError("Input y_score contains NaN or infinity.")
+    if np.unique(positive).size != 2:
+        warnings.warn("Only one class is present in y_true. ROC AUC score is not defined in that case.", stacklevel=2)
+        return float("nan")
+    order = np.argsort(scores, kind="stable")[::-1]  # descending; order within ties is irrelevant
+    ranked = scores[order]
+    ends = np.append(np.flatnonzero(np.diff(ranked)), ranked.size - 1)  # last row of each score
+    tps = np.cumsum(positive[order].astype(np.float64), dtype=np.float64)[ends]
+    fps = 1 + ends.astype(np.float64) - tps
+    if fps.size > 2:
+        corner = np.logical_or(np.diff(fps, 2), np.diff(tps, 2))
+        kept = np.concatenate([[True], corner, [True]])
+        fps, tps = fps[kept], tps[kept]
+    fpr = np.concatenate([[0.0], fps]) / fps[-1]
+    tpr = np.concatenate([[0.0], tps]) / tps[-1]
+    return float(np.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1]) / 2.0, dtype=np.float64))
+
+
+def roc_auc(codes: np.ndarray, probabilities: np.ndarray) -> float:
+    """``roc_auc_score(codes, probabilities[:, -1])`` for at most two classes and columns (the
+    larger code is the positive one), else ``roc_auc_score(codes, probabilities,
+    multi_class="ovr")``: the mean of each class's AUC against the rest."""
+    codes = np.asarray(codes).ravel()
+    probabilities = np.asarray(probabilities)
+    present = np.unique(codes)
+    if present.size <= 2 and probabilities.shape[1] <= 2:
+        return roc_auc_binary(codes == present[-1], probabilities[:, -1])
+    if not np.isfinite(probabilities).all():
+        raise ValueError("Input y_score contains NaN or infinity.")
+    if not np.allclose(1, probabilities.sum(axis=1)):
+        raise ValueError(
+            "Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up to 1.0 over classes"
+        )
+    if present.size != probabilities.shape[1]:
+        raise ValueError("Number of classes in y_true not equal to the number of columns in 'y_score'")
+    scores = np.zeros(present.size)
+    for column, code in enumerate(present):
+        scores[column] = roc_auc_binary(codes == code, probabilities[:, column])
+    return float(np.mean(scores))
+
+
 def auc(codes: np.ndarray, probabilities: np.ndarray) -> float | None:
     """ROC AUC (one-vs-rest macro for more than two classes); None if a class is absent."""
     present = np.unique(codes)
     if present.size < probabilities.shape[1]:
         return None
-    if probabilities.shape[1] == 2:
-        return float(roc_auc_score(codes, probabilities[:, 1]))
-    return float(roc_auc_score(codes, probabilities, multi_class="ovr"))
+    return roc_auc(codes, probabilities)
 
 
 def majority_accuracy(train_codes: np.ndarray, eval_codes: np.ndarray) -> float:

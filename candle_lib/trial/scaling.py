@@ -1,28 +1,45 @@
 """Feature scaling, fitted on a trial's training rows only and saved with the trial.
 
-Scalers are scikit-learn's; their fitted state is saved as JSON (no pickle), so a saved trial
-can be inspected and re-loaded safely.
+``maxabs``, ``minmax`` and ``standard`` are NumPy re-implementations of scikit-learn's scalers
+(:mod:`candle_lib.trial.numpy_scalers`: the same fitted state, output and saved JSON, bit for
+bit), so that a trial process does not import scikit-learn and SciPy (1.5 s and ~60 MiB);
+``robust`` and ``percent`` are scikit-learn's, imported only when one of them is asked for.
+Fitted state is saved as JSON (no pickle), so a saved trial can be inspected and re-loaded
+safely; :func:`scaler_from_json` reads the JSON written by either implementation.
 """
 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.preprocessing import (
-    MaxAbsScaler,
-    MinMaxScaler,
-    QuantileTransformer,
-    RobustScaler,
-    StandardScaler,
-)
 
+from candle_lib.trial.numpy_scalers import NUMPY_SCALERS
+
+if TYPE_CHECKING:
+    from sklearn.preprocessing import QuantileTransformer
+
+
+def _robust_scaler(**options):
+    from sklearn.preprocessing import RobustScaler
+
+    return RobustScaler(**options)
+
+
+def _quantile_transformer(**options):
+    from sklearn.preprocessing import QuantileTransformer
+
+    return QuantileTransformer(**options)
+
+
+# Each kind's constructor (keyword options, as the scaler's own).
 SCALERS = {
-    "standard": StandardScaler,  # z-score: (x - mean) / sd
-    "minmax": MinMaxScaler,  # (x - min) / (max - min)
-    "maxabs": MaxAbsScaler,  # x / max|x|
-    "robust": RobustScaler,  # (x - median) / IQR
-    "percent": QuantileTransformer,  # percentile rank in [0, 1] among the training rows
+    "standard": NUMPY_SCALERS["standard"],  # z-score: (x - mean) / sd
+    "minmax": NUMPY_SCALERS["minmax"],  # (x - min) / (max - min)
+    "maxabs": NUMPY_SCALERS["maxabs"],  # x / max|x|
+    "robust": _robust_scaler,  # (x - median) / IQR
+    "percent": _quantile_transformer,  # percentile rank in [0, 1] among the training rows
 }
 
 # The percent scaler keeps at most this many quantiles per feature (scikit-learn's default).
@@ -32,7 +49,8 @@ PERCENT_MAX_QUANTILES = 1000
 
 # Scalers with partial_fit (z-score, min-max, max-abs) are fitted on row blocks of about this
 # size. Max and min are the same either way; the z-score's mean and variance are combined
-# across blocks by scikit-learn's update formula, equal to a one-shot fit up to float rounding.
+# across blocks by scikit-learn's update formula (the NumPy scalers repeat it), equal to a
+# one-shot fit up to float rounding.
 FIT_BLOCK_BYTES = 4 * 2**20
 
 
@@ -61,7 +79,7 @@ def percent_scaler(n_train: int, n_quantiles: int | None = None) -> QuantileTran
     drawn with ``random_state=0`` (deterministic).
     """
     q = min(PERCENT_MAX_QUANTILES if n_quantiles is None else int(n_quantiles), int(n_train))
-    return QuantileTransformer(output_distribution="uniform", n_quantiles=max(q, 1), random_state=0)
+    return _quantile_transformer(output_distribution="uniform", n_quantiles=max(q, 1), random_state=0)
 
 
 def fit_scaler(kind: str, train_values: np.ndarray, **options):
@@ -113,7 +131,7 @@ def scale_in_place(scaler, values: np.ndarray) -> np.ndarray:
         out = scaler.transform(values)
     finally:
         scaler.copy = saved
-    if out is not values:  # an input scikit-learn had to convert: keep the caller's buffer
+    if out is not values:  # an input the scaler had to convert: keep the caller's buffer
         values[...] = out
     return values
 
