@@ -6,13 +6,13 @@
   ensemble of bundles, with its uncertainty).
 
 No TensorFlow on import: Keras loads when a model does. The names of :mod:`.predict` (which
-imports scikit-learn through the trial's scaler and task) load on first use.
+imports pandas and the trial's scaler and task) load on first use.
 """
 
 from candle_lib.deploy.export import export_bundle, preprocessing_record, read_bundle
 from candle_lib.lazy_names import lazy_names as _lazy_names
 
-_LAZY = {  # name -> module that imports scikit-learn, and Keras once it loads a model
+_LAZY = {  # name -> module that imports Keras once it loads a model
     "predict_samples": "predict",
     "read_new_samples": "predict",
     "model_inputs": "predict",

@@ -23,7 +23,7 @@
 
 This and :mod:`candle_lib.models` are the only places that import TensorFlow, and only when a
 trial trains or a saved model loads: importing this package does not. The names of the modules
-that import scikit-learn, SciPy or Keras load on first use.
+that import Keras (or, for the robust and percent scalers, scikit-learn) load on first use.
 """
 
 from candle_lib.lazy_names import lazy_names as _lazy_names
@@ -31,7 +31,7 @@ from candle_lib.trial.roles import RoleRows, role_rows
 from candle_lib.trial.spec import FINAL, HOLDOUT, MEMBER, fold_role, trial_id, trial_spec
 from candle_lib.trial.tf_setup import configure_tensorflow
 
-_LAZY = {  # name -> module that imports scikit-learn, SciPy or Keras
+_LAZY = {  # name -> module that imports Keras, or scikit-learn for some scalers
     "run_trial": "run",
     "run_bundle": "run",
     "TrialRun": "run",
