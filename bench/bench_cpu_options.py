@@ -10,12 +10,18 @@ changed). Each variant is the same ``run_trial`` (holdout role: train on 'train'
   bfloat16    ``mixed_precision: bfloat16`` (Keras' mixed_bfloat16 policy: bfloat16 compute,
               float32 weights; oneDNN runs it on AVX512_BF16 / AMX where the CPU has them);
   xla         ``jit_compile: true`` (the training step XLA-compiled; seeded, not bit-reproducible);
-  onednn_off  ``TF_ENABLE_ONEDNN_OPTS=0`` in the environment (TensorFlow's own CPU kernels).
+  onednn_off  ``TF_ENABLE_ONEDNN_OPTS=0`` in the environment (TensorFlow's own CPU kernels);
+  caller_thread  ``TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD=1``: the thread that runs a oneDNN
+              operation takes part of its work instead of handing all of it to the pool;
+  system_alloc   ``TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1``: TensorFlow's oneDNN CPU allocator takes
+              large buffers from malloc rather than keeping them in its own pool (memory goes
+              back to the system when a tensor is freed; each large buffer is new pages).
 
 The table: the median epoch time of epochs 2..N (history.csv ``seconds``: training plus the
-validation pass) over the rounds, its ratio to float32's, and the last epoch's val_loss and
-val_accuracy with their difference to float32's (the accuracy effect; the same seed, so float32
-itself repeats exactly).
+validation pass) over the rounds, its ratio to float32's, the peak memory of the process
+(ru_maxrss, median), the last epoch's val_loss and val_accuracy with their difference to
+float32's (the accuracy effect; the same seed, so float32 itself repeats exactly), and whether
+every epoch's val_loss equals float32's to the bit (``same``).
 
     .venv/bin/python bench/bench_cpu_options.py                          # 1,120 rows x 2,000, 3 epochs, 2 rounds
     .venv/bin/python bench/bench_cpu_options.py --quick                  # a smoke run
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 from pathlib import Path
@@ -42,6 +49,8 @@ VARIANTS = {  # name -> (hyperparameters changed, environment set before TensorF
     "bfloat16": ({"mixed_precision": "bfloat16"}, {}),
     "xla": ({"jit_compile": True}, {}),
     "onednn_off": ({}, {"TF_ENABLE_ONEDNN_OPTS": "0"}),
+    "caller_thread": ({}, {"TF_ONEDNN_THREADPOOL_USE_CALLER_THREAD": "1"}),
+    "system_alloc": ({}, {"TF_ONEDNN_USE_SYSTEM_ALLOCATOR": "1"}),
 }
 ROWS, FEATURES, QUICK_ROWS, QUICK_FEATURES = 1120, 2000, 200, 400
 
@@ -60,7 +69,8 @@ def worker(dataset: Path, variant: str, epochs: int, threads: int, out: Path, ch
 
     params = resolve_params({"model": "nt3", "epochs": epochs, **changed, **changes})
     _, history, record = driver.holdout_trial(dataset, params, out, threads, name=variant)
-    return record | {"val_accuracy": history["val_accuracy"].tolist()}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return record | {"val_accuracy": history["val_accuracy"].tolist(), "peak_mib": peak}
 
 
 def table(results: dict[str, list[dict]]) -> list[str]:
@@ -70,15 +80,18 @@ def table(results: dict[str, list[dict]]) -> list[str]:
     base = statistics.median(epoch(r) for r in results["float32"])
     reference = results["float32"][0]
     lines = [
-        "| variant | epoch s | vs float32 | val_loss | change | val_accuracy | change |",
-        "|---|---|---|---|---|---|---|",
+        "| variant | epoch s | vs float32 | peak MiB | val_loss | change | val_accuracy | change | same |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
         seconds = statistics.median(epoch(r) for r in runs)
+        peak = statistics.median(r.get("peak_mib", float("nan")) for r in runs)
         loss, accuracy = runs[0]["val_loss"][-1], runs[0]["val_accuracy"][-1]
+        same = all(r["val_loss"] == reference["val_loss"] for r in runs)
         lines.append(
-            f"| {name} | {seconds:.2f} | {seconds / base:.2f}x | {loss:.4f} | {loss - reference['val_loss'][-1]:+.4f} "
-            f"| {accuracy:.4f} | {accuracy - reference['val_accuracy'][-1]:+.4f} |"
+            f"| {name} | {seconds:.2f} | {seconds / base:.2f}x | {peak:,.0f} | {loss:.4f} "
+            f"| {loss - reference['val_loss'][-1]:+.4f} | {accuracy:.4f} | {accuracy - reference['val_accuracy'][-1]:+.4f} "
+            f"| {'yes' if same else 'no'} |"
         )
     return lines
 
